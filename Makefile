@@ -1,0 +1,51 @@
+# The two commands of the README: `make run` (serve the shipped model) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run dev test chromium venv venv-dev train evaluate bench clean
+
+$(BIN)/.runtime-installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	touch $@
+
+$(BIN)/.dev-installed: $(BIN)/.runtime-installed requirements-dev.txt
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.runtime-installed
+venv-dev: $(BIN)/.dev-installed
+
+## Serve the shipped weights with gunicorn on $(HOST):$(PORT).
+run: venv
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c app/gunicorn_conf.py "app:create_app()"
+
+## Development server with reload and the debugger (never in production).
+dev: venv
+	$(BIN)/flask --app app run --debug --host $(HOST) --port $(PORT)
+
+## Debian's Chromium for the browser tests (installed when missing; needs root or sudo).
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] && echo "" || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
+	fi
+
+## The whole test suite: unit, API, gunicorn, browser.
+test: venv-dev chromium
+	$(BIN)/python -m pytest
+
+train: venv
+	$(BIN)/python -m model.train
+
+evaluate: venv
+	$(BIN)/python -m model.evaluate weights/mlp.npz
+
+clean:
+	rm -rf $(VENV) .pytest_cache
