@@ -1,0 +1,249 @@
+"""Versioned models in the instance folder and the pointer that names the one being served.
+
+    <instance>/models/v1/mlp.npz + mlp.json     one folder per trained version, never modified
+    <instance>/models/ACTIVE                    the served version's name (replaced atomically)
+    <instance>/models/HISTORY.jsonl             every promote and rollback, appended
+
+The shipped weights (weights/mlp.npz) are never written: they are the version called
+"shipped", served while no trained version has been promoted and reachable by rollback.
+A web worker notices a new pointer through PointerWatcher, which only stat()s the pointer
+file, at most once per interval, so a request costs no file read.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+
+from model.network import MLP, ModelFileError, atomic_write_bytes
+
+SHIPPED = "shipped"
+WEIGHTS_NAME = "mlp.npz"
+CARD_NAME = "mlp.json"
+POINTER_NAME = "ACTIVE"
+HISTORY_NAME = "HISTORY.jsonl"
+LOCK_NAME = ".lock"
+STAGING_PREFIX = ".staging-"
+VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+INPUT_SIZE, NUM_CLASSES = 784, 10
+
+
+class RegistryError(RuntimeError):
+    """An operator request the registry cannot carry out (unknown version, nothing to roll back)."""
+
+
+def load_servable(path: str | os.PathLike) -> MLP:
+    """Load and fully validate a weights file, and check it fits the app (784 in, 10 out)."""
+    model = MLP.load(path)
+    if model.spec["input_size"] != INPUT_SIZE or model.spec["num_classes"] != NUM_CLASSES:
+        raise ModelFileError(
+            f"{path} maps {model.spec['input_size']} inputs to {model.spec['num_classes']} classes;"
+            f" the app needs {INPUT_SIZE} -> {NUM_CLASSES}"
+        )
+    return model
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _version_key(name: str) -> tuple:
+    m = re.fullmatch(r"v(\d+)", name)
+    return (0, int(m.group(1)), name) if m else (1, 0, name)
+
+
+class ModelRegistry:
+    def __init__(self, root: str | os.PathLike, shipped: str | os.PathLike) -> None:
+        self.root = Path(root)
+        self.shipped = Path(shipped)
+        self.pointer = self.root / POINTER_NAME
+        self.history_file = self.root / HISTORY_NAME
+
+    @classmethod
+    def in_instance(cls, instance: str | os.PathLike, shipped: str | os.PathLike) -> "ModelRegistry":
+        return cls(Path(instance) / "models", shipped)
+
+    # -- reading -----------------------------------------------------------
+    def versions(self) -> list[str]:
+        """Trained versions present on disk, oldest first."""
+        if not self.root.is_dir():
+            return []
+        names = [
+            p.name for p in self.root.iterdir()
+            if p.is_dir() and VERSION_RE.match(p.name) and (p / WEIGHTS_NAME).is_file()
+        ]
+        return sorted(names, key=_version_key)
+
+    def active_version(self) -> str:
+        try:
+            name = self.pointer.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return SHIPPED
+        return name or SHIPPED
+
+    def path_of(self, version: str) -> Path:
+        if version == SHIPPED:
+            return self.shipped
+        if not VERSION_RE.match(version):
+            raise RegistryError(f"{version!r} is not a valid version name")
+        return self.root / version / WEIGHTS_NAME
+
+    def active_path(self) -> Path:
+        return self.path_of(self.active_version())
+
+    def card(self, version: str) -> dict:
+        """The version's model card, or {} if it has none or it is unreadable."""
+        path = self.path_of(version).with_name(CARD_NAME)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def history(self) -> list[dict]:
+        try:
+            lines = self.history_file.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        out = []
+        for line in lines:
+            try:
+                out.append(json.loads(line))
+            except ValueError:  # a torn last line after a crash: ignore it
+                continue
+        return out
+
+    def activation_stack(self) -> list[str]:
+        """Versions that were active, oldest first; the last one is active, rollback pops it."""
+        stack = [SHIPPED]
+        for event in self.history():
+            if event.get("action") == "promote":
+                stack.append(event["version"])
+            elif event.get("action") == "rollback" and len(stack) > 1:
+                stack.pop()
+        active = self.active_version()
+        if stack[-1] != active:  # pointer edited by hand: trust the pointer
+            stack.append(active)
+        return stack
+
+    # -- writing -----------------------------------------------------------
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Serialise registry writers (two operators, or retrain racing promote)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / LOCK_NAME, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def staging_dir(self) -> Path:
+        """A fresh folder inside models/ (same filesystem, so the final rename is atomic)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(dir=self.root, prefix=STAGING_PREFIX))
+
+    def next_version(self) -> str:
+        """The next free "vN" name; call under locked() together with add()."""
+        numbers = [_version_key(v)[1] for v in self.versions() if _version_key(v)[0] == 0]
+        taken = {p.name for p in self.root.iterdir()} if self.root.is_dir() else set()
+        n = max(numbers, default=0) + 1
+        while f"v{n}" in taken:
+            n += 1
+        return f"v{n}"
+
+    def add(self, staging: Path, version: str) -> Path:
+        """Move a finished staging folder into place as `version` (one rename)."""
+        if version == SHIPPED or not VERSION_RE.match(version):
+            raise RegistryError(f"{version!r} is not a valid version name")
+        load_servable(staging / WEIGHTS_NAME)
+        target = self.root / version
+        if target.exists():
+            raise RegistryError(f"version {version} already exists")
+        os.rename(staging, target)
+        _fsync_dir(self.root)
+        return target
+
+    def discard(self, staging: Path) -> None:
+        shutil.rmtree(staging, ignore_errors=True)
+
+    def promote(self, version: str, note: str = "") -> str:
+        """Make `version` the served one; returns the version it replaces."""
+        with self.locked():
+            load_servable(self.path_of(version))  # refuse a file no worker could load
+            previous = self.active_version()
+            self._write_pointer(version)
+            self._append_history("promote", version, previous, note)
+            return previous
+
+    def rollback(self, note: str = "") -> str:
+        """Serve the version that was active before the current one; returns it."""
+        with self.locked():
+            stack = self.activation_stack()
+            if len(stack) < 2:
+                raise RegistryError("nothing to roll back to: the shipped weights are already served")
+            current, target = stack[-1], stack[-2]
+            load_servable(self.path_of(target))
+            self._write_pointer(target)
+            self._append_history("rollback", target, current, note)
+            return target
+
+    def _write_pointer(self, version: str) -> None:
+        atomic_write_bytes(self.pointer, (version + "\n").encode("utf-8"))
+
+    def _append_history(self, action: str, version: str, previous: str, note: str) -> None:
+        event = {"at": _now(), "action": action, "version": version, "previous": previous}
+        if note:
+            event["note"] = note
+        with open(self.history_file, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(event) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class PointerWatcher:
+    """Says when the pointer file changed, looking (one stat) at most once per interval."""
+
+    def __init__(
+        self, pointer: str | os.PathLike, interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.pointer = Path(pointer)
+        self.interval = interval
+        self.clock = clock
+        self._next_check = float("-inf")
+        self._signature = self.signature()
+
+    def signature(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.pointer)
+        except FileNotFoundError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def changed(self) -> bool:
+        now = self.clock()
+        if now < self._next_check:
+            return False
+        self._next_check = now + self.interval
+        sig = self.signature()
+        if sig == self._signature:
+            return False
+        self._signature = sig
+        return True
