@@ -149,22 +149,17 @@ class ModelRegistry:
     def staging_dir(self) -> Path:
         """A fresh folder inside models/ (same filesystem, so the final rename is atomic)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(dir=self.root, prefix=STAGING_PREFIX))
-
-    def next_version(self) -> str:
-        """The next free "vN" name; call under locked() together with add()."""
-        numbers = [_version_key(v)[1] for v in self.versions() if _version_key(v)[0] == 0]
-        taken = {p.name for p in self.root.iterdir()} if self.root.is_dir() else set()
-        n = max(numbers, default=0) + 1
-        while f"v{n}" in taken:
-            n += 1
-        return f"v{n}"
+        staging = Path(tempfile.mkdtemp(dir=self.root, prefix=STAGING_PREFIX))
+        staging.chmod(0o755)  # mkdtemp makes it private; workers may run as another user
+        return staging
 
     def add(self, staging: Path, version: str) -> Path:
         """Move a finished staging folder into place as `version` (one rename)."""
         if version == SHIPPED or not VERSION_RE.match(version):
             raise RegistryError(f"{version!r} is not a valid version name")
         load_servable(staging / WEIGHTS_NAME)
+        for path in staging.iterdir():
+            path.chmod(0o644)  # written through mkstemp, hence private so far
         target = self.root / version
         if target.exists():
             raise RegistryError(f"version {version} already exists")
@@ -197,7 +192,12 @@ class ModelRegistry:
             return target
 
     def _write_pointer(self, version: str) -> None:
-        atomic_write_bytes(self.pointer, (version + "\n").encode("utf-8"))
+        """Write (fsynced) and make readable under a side name, then rename over the pointer."""
+        side = self.pointer.with_name(f".{POINTER_NAME}.new")
+        atomic_write_bytes(side, (version + "\n").encode("utf-8"))
+        side.chmod(0o644)
+        os.replace(side, self.pointer)
+        _fsync_dir(self.root)
 
     def _append_history(self, action: str, version: str, previous: str, note: str) -> None:
         event = {"at": _now(), "action": action, "version": version, "previous": previous}

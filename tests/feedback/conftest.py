@@ -47,9 +47,21 @@ def registry(tmp_path):
 
 def add_version(registry, seed: int = 0) -> str:
     """Stage a tiny model and move it into the registry as the next version."""
-    with registry.locked():
-        version = registry.next_version()
-        staging = registry.staging_dir()
-        tiny_model(version, seed).save(staging / "mlp.npz")
-        registry.add(staging, version)
+    version = f"v{len(registry.versions()) + 1}"
+    staging = registry.staging_dir()
+    tiny_model(version, seed).save(staging / "mlp.npz")
+    registry.add(staging, version)
     return version
+
+
+@pytest.fixture
+def admin(registry):
+    """Run an admin command against the registry fixture's instance folder."""
+    instance = registry.root.parent
+
+    def run(*args, **kwargs):
+        return run_module("app.admin", "--instance", str(instance), "--weights", str(registry.shipped),
+                          *args, **kwargs)
+
+    run.instance = instance
+    return run

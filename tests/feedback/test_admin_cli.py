@@ -8,21 +8,8 @@ from PIL import Image
 
 from app.feedback_store import FeedbackStore
 from app.model_registry import ModelRegistry
-from tests.feedback.conftest import add_version, run_module
+from tests.feedback.conftest import add_version
 from tests.feedback.writer import row_values
-
-
-@pytest.fixture
-def admin(registry):
-    """Run an admin command against the registry fixture's instance folder."""
-    instance = registry.root.parent
-
-    def run(*args, **kwargs):
-        return run_module("app.admin", "--instance", str(instance), "--weights", str(registry.shipped),
-                          *args, **kwargs)
-
-    run.instance = instance
-    return run
 
 
 @pytest.fixture

@@ -126,3 +126,11 @@ def test_registries_share_state_through_the_files_only(registry):
     assert registry.active_version() == v1 and registry.versions() == [v1]
     assert np.allclose(load_servable(registry.active_path()).dense[0].W,
                        tiny_model(v1, 0).dense[0].W)
+
+
+def test_files_are_readable_by_workers_of_another_user(registry):
+    v1 = add_version(registry)
+    registry.promote(v1)
+    assert os.stat(registry.pointer).st_mode & 0o777 == 0o644
+    assert os.stat(registry.root / v1).st_mode & 0o777 == 0o755
+    assert os.stat(registry.path_of(v1)).st_mode & 0o777 == 0o644
