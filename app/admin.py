@@ -27,7 +27,11 @@ from PIL import Image
 
 from app.feedback_store import FeedbackStore
 from app.model_registry import SHIPPED, ModelRegistry, RegistryError
+from app.retrain import FEEDBACK_HOLDOUT, add_retrain_arguments, check_retrain_arguments, run_retrain
+from app.text_table import format_table
+from model.blas import THREAD_ENV_VARS, threads_from_argv
 from model.network import ModelFileError
+from model.train import QUICK, add_training_arguments, config_from_args
 
 log = logging.getLogger("app.admin")
 REPO = Path(__file__).resolve().parents[1]
@@ -47,27 +51,6 @@ def open_store(args: argparse.Namespace) -> FeedbackStore:
 
 def open_registry(args: argparse.Namespace) -> ModelRegistry:
     return ModelRegistry.in_instance(args.instance, args.weights)
-
-
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A plain-text table, numbers right-aligned."""
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    numeric = [all(_is_number(r[i]) for r in cells[1:]) and len(cells) > 1 for i in range(len(headers))]
-
-    def line(r: list[str]) -> str:
-        return "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(r, widths, numeric)).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(cells[0]), rule, *(line(r) for r in cells[1:])])
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text.rstrip("%"))
-    except ValueError:
-        return text in ("", "-")
-    return True
 
 
 def percent(right: int, count: int) -> str:
@@ -169,12 +152,21 @@ def cmd_models_list(args: argparse.Namespace) -> int:
             version,
             card.get("created_at", ""),
             _points(card.get("test_accuracy")),
-            _points(gate.get("candidate", {}).get("feedback")),
-            gate.get("decision", ""),
+            _points(gate.get("sets", {}).get(FEEDBACK_HOLDOUT, {}).get("candidate")),
+            _gate_word(gate),
         ))
     print(format_table(["", "version", "created", "MNIST test", "feedback holdout", "gate"], rows))
     print(f"\nserved: {active} ({registry.active_path()})")
     return 0
+
+
+def _gate_word(gate: dict) -> str:
+    if not gate:
+        return ""
+    decision = str(gate.get("decision", ""))
+    if "--force" in decision:
+        return "forced"
+    return "passed" if gate.get("passed") else "refused"
 
 
 def _points(value: object) -> str:
@@ -194,6 +186,27 @@ def cmd_models_rollback(args: argparse.Namespace) -> int:
     target = registry.rollback(note=args.note or "")
     log.info("rolled back from %s to %s; workers switch within a second", current, target)
     return 0
+
+
+# -- retrain -------------------------------------------------------------------
+def cmd_retrain(args: argparse.Namespace) -> int:
+    problem = check_retrain_arguments(args)
+    if problem:
+        args.parser.error(problem)
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:  # a training flag out of range (TrainConfig says which)
+        args.parser.error(str(exc))
+    return run_retrain(args, config, open_registry(args), open_store(args), args.argv)
+
+
+def reexec_with_threads(argv: Sequence[str]) -> None:
+    """--threads must reach BLAS before NumPy loads, which `python -m app.admin` has done: restart."""
+    n = threads_from_argv(argv)
+    if n is None or n < 1 or all(os.environ.get(v) == str(n) for v in THREAD_ENV_VARS):
+        return
+    env = {**os.environ, **{v: str(n) for v in THREAD_ENV_VARS}}
+    os.execve(sys.executable, [sys.executable, "-m", "app.admin", *argv], env)
 
 
 # -- parser --------------------------------------------------------------------
@@ -238,12 +251,30 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--note", help="why, recorded in models/HISTORY.jsonl")
     rollback.set_defaults(func=cmd_models_rollback)
 
+    retrain = commands.add_parser(
+        "retrain", help="train a candidate on MNIST + feedback, compare it with the served model, "
+                        "promote it if it is not worse",
+        description="Train a new model with every flag of `python -m model.train`, the feedback "
+                    "drawings mixed in; then compare it with the served model on the MNIST test set "
+                    "and the held-out drawings. It is stored as a new version and promoted only if it "
+                    "is not worse by more than --tolerance points on either. Ctrl-C changes nothing. "
+                    "Exit status: 0 promoted (or --no-promote), 3 refused by the gate.",
+    )
+    add_training_arguments(retrain)
+    add_retrain_arguments(retrain)
+    retrain.set_defaults(func=cmd_retrain, parser=retrain)
+    parser.retrain_parser = retrain  # type: ignore[attr-defined]
     return parser
 
 
 def main(argv: Sequence[str] | None = None, instance: Path | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if "--quick" in argv:  # the same preset as model.train; explicit flags still win
+        parser.retrain_parser.set_defaults(**QUICK)
+    args = parser.parse_args(argv)
+    args.argv = argv
     args.instance = args.instance or instance or default_instance()
     args.weights = args.weights or default_weights()
     func: Callable[[argparse.Namespace], int] = args.func
@@ -255,4 +286,5 @@ def main(argv: Sequence[str] | None = None, instance: Path | None = None) -> int
 
 
 if __name__ == "__main__":
+    reexec_with_threads(sys.argv[1:])
     sys.exit(main())
