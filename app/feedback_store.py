@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import os
 import sqlite3
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 DB_FILENAME = "feedback.sqlite3"
 MAX_ORIGINAL_BYTES = 256 * 1024
+MAX_ORIGINAL_SIDE = 1024  # pixels; a canvas drawing is smaller, a photo is cut down first
 SEEN_SHAPE = (28, 28)
 BUSY_TIMEOUT_MS = 10_000
 
@@ -117,16 +119,21 @@ def encode_original(image: Image.Image, max_bytes: int = MAX_ORIGINAL_BYTES) -> 
     """The drawing as a PNG of at most max_bytes, downscaled in steps if it is larger."""
     if image.mode not in ("1", "L", "LA", "RGB", "RGBA", "P"):
         image = image.convert("RGBA")
+    if max(image.size) > MAX_ORIGINAL_SIDE:
+        image = image.copy()
+        image.thumbnail((MAX_ORIGINAL_SIDE, MAX_ORIGINAL_SIDE), Image.Resampling.LANCZOS)
     while True:
         buf = io.BytesIO()
-        image.save(buf, format="PNG", optimize=True)
+        image.save(buf, format="PNG")
         data = buf.getvalue()
         if len(data) <= max_bytes:
             return data
         w, h = image.size
         if max(w, h) <= 28:
             raise ValueError(f"cannot shrink the drawing below {max_bytes} bytes")
-        image = image.resize((max(1, int(w * 0.7)), max(1, int(h * 0.7))), Image.Resampling.LANCZOS)
+        # PNG size grows about with the pixel count: aim a little below the limit in one step.
+        scale = min(0.8, 0.9 * math.sqrt(max_bytes / len(data)))
+        image = image.resize((max(1, int(w * scale)), max(1, int(h * scale))), Image.Resampling.LANCZOS)
 
 
 def seen_to_uint8(x: np.ndarray) -> np.ndarray:
