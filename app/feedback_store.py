@@ -138,8 +138,8 @@ def encode_original(image: Image.Image, max_bytes: int = MAX_ORIGINAL_BYTES) -> 
 
 def seen_to_uint8(x: np.ndarray) -> np.ndarray:
     """The model's input (784 floats in [0, 1]) as the 28x28 uint8 image it stands for."""
-    x = np.asarray(x, dtype=np.float32).reshape(SEEN_SHAPE)
-    return np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
+    x = np.clip(np.asarray(x, dtype=np.float32).reshape(SEEN_SHAPE), 0.0, 1.0)
+    return (x * 255.0 + 0.5).astype(np.uint8)  # rounded like the /predict preview
 
 
 class FeedbackStore:

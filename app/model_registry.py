@@ -85,8 +85,10 @@ class ModelRegistry:
     def active_version(self) -> str:
         try:
             name = self.pointer.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return SHIPPED
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RegistryError(f"cannot read the model pointer {self.pointer}: {exc}") from None
         return name or SHIPPED
 
     def path_of(self, version: str) -> Path:
@@ -233,7 +235,7 @@ class PointerWatcher:
     def signature(self) -> tuple[int, int, int] | None:
         try:
             st = os.stat(self.pointer)
-        except FileNotFoundError:
+        except OSError:  # missing, or no models folder at all: the shipped weights
             return None
         return (st.st_mtime_ns, st.st_size, st.st_ino)
 
