@@ -189,11 +189,12 @@ def run_retrain(args: argparse.Namespace, config: TrainConfig, registry: ModelRe
     extra = repeated(feedback.train_x, feedback.train_y, args.feedback_oversample)
     log.info("feedback: %d drawings for training (x%d), %d held out; served model: %s",
              len(feedback.train_y), args.feedback_oversample, len(feedback.holdout_y), active_version)
-    mnist = load_data(args)
-    split = split_train_val(mnist.train_images, mnist.train_labels, config.val_size, config.seed,
-                            config.limit, extra)
-    staging = registry.staging_dir()
+    staging = None
     try:
+        mnist = load_data(args)
+        split = split_train_val(mnist.train_images, mnist.train_labels, config.val_size, config.seed,
+                                config.limit, extra)
+        staging = registry.staging_dir()
         model, history = train(config, split, progress=not args.quiet)
         test_x, test_y = as_features(mnist.test_images), as_labels(mnist.test_labels, len(mnist.test_labels))
         holdout_x = np.divide(feedback.holdout_x.reshape(-1, 784), 255, dtype=np.float32)
@@ -220,14 +221,14 @@ def run_retrain(args: argparse.Namespace, config: TrainConfig, registry: ModelRe
             registry.add(staging, version)
             if promote:
                 registry.promote(version, note=f"retrain: {decision}")
-    except KeyboardInterrupt:
+    except BaseException as exc:
+        if staging is not None:
+            registry.discard(staging)
+        if not isinstance(exc, KeyboardInterrupt):
+            raise
         print(file=sys.stderr)
-        registry.discard(staging)
         log.warning("interrupted: nothing was changed (no new version, served model still %s)", active_version)
         return 130
-    except BaseException:
-        registry.discard(staging)
-        raise
     if promote:
         log.info("promoted %s (%s); workers switch to it within a second", version, decision)
     else:
