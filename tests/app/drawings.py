@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import base64
 import io
+import struct
+import zlib
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -74,3 +76,20 @@ def data_url(data: bytes, media_type: str = "image/png") -> str:
 def canvas_png(shape: str = "seven", style: str = "alpha_only", size: int = 280, width: int = 18) -> bytes:
     """A typical request: a browser canvas (transparent, strokes in alpha) as PNG."""
     return encode(styled(stroke_mask(shape, size, width=width), style), "PNG")
+
+
+def png_claiming_size(width: int, height: int) -> bytes:
+    """A real 1x1 PNG whose header claims another size (CRC fixed): only the header is honest."""
+    data = bytearray(encode(Image.new("L", (1, 1), 255), "PNG"))
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    return bytes(data)
+
+
+def webp_claiming_size(width: int, height: int) -> bytes:
+    data = bytearray(encode(styled(stroke_mask("one", 64, width=6), "dark_on_light"), "WEBP", lossless=True))
+    assert data[12:16] == b"VP8L", data[12:16]
+    bits = struct.unpack("<I", data[21:25])[0]
+    bits = (bits & ~0x0FFFFFFF) | (width - 1) | ((height - 1) << 14)
+    data[21:25] = struct.pack("<I", bits)
+    return bytes(data)
