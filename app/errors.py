@@ -1,8 +1,10 @@
 """Every error is JSON {"error": {"code", "message"}} with the right status, never an HTML page."""
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, jsonify
-from werkzeug.exceptions import HTTPException
+import time
+
+from flask import Flask, Response, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 # Stable machine-readable codes for the HTTP errors Werkzeug raises by itself.
 HTTP_ERROR_CODES = {
@@ -38,6 +40,8 @@ def handle_api_error(exc: ApiError) -> Response:
 
 
 def handle_http_exception(exc: HTTPException) -> Response:
+    if isinstance(exc, RequestEntityTooLarge):
+        drain_unread_body()
     status = exc.code or 500
     code = HTTP_ERROR_CODES.get(status) or (exc.name or "error").lower().replace(" ", "_").replace("'", "")
     response = error_response(status, code, exc.description or exc.name)
@@ -45,6 +49,26 @@ def handle_http_exception(exc: HTTPException) -> Response:
         if name.lower() != "content-type":  # keep e.g. Allow on a 405
             response.headers[name] = value
     return response
+
+
+def drain_unread_body(max_factor: int = 4, seconds: float = 2.0) -> None:
+    """Read and drop an oversized body (up to 4x the limit, for 2 s) so the client sees the 413.
+
+    Werkzeug refuses the body before reading it; gunicorn then drains at most 64 KB and
+    closes, so a client still sending (Python's http.client, requests, ...) gets a broken
+    pipe instead of our JSON answer. Bodies far over the limit are not worth reading.
+    """
+    stream = request.environ.get("wsgi.input")
+    length = request.content_length
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    if stream is None or length is None or length > max_factor * limit:
+        return
+    deadline = time.monotonic() + seconds
+    while length > 0 and time.monotonic() < deadline:
+        chunk = stream.read(min(1 << 16, length))
+        if not chunk:
+            break
+        length -= len(chunk)
 
 
 def handle_unexpected(exc: Exception) -> Response:

@@ -67,10 +67,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(log_path: Path, extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, LiveServer]:
-    """Run the real `make run` command line on 127.0.0.1 and a free port; wait until /healthz answers."""
+def start_gunicorn(
+    log_path: Path, extra_env: dict[str, str] | None = None, workers: int = 2
+) -> tuple[subprocess.Popen, LiveServer]:
+    """Run the real `make run` command line on 127.0.0.1 and a free port; wait until every worker is up."""
     port = free_port()
-    env = dict(os.environ, HOST="127.0.0.1", PORT=str(port), WEB_CONCURRENCY="2", **(extra_env or {}))
+    env = dict(os.environ, HOST="127.0.0.1", PORT=str(port), WEB_CONCURRENCY=str(workers), **(extra_env or {}))
     env.setdefault("DIGIT_CANVAS_WEIGHTS", str(WEIGHTS))
     log = open(log_path, "wb")
     proc = subprocess.Popen(
@@ -84,7 +86,8 @@ def start_gunicorn(log_path: Path, extra_env: dict[str, str] | None = None) -> t
         if proc.poll() is not None:
             raise RuntimeError(f"gunicorn exited with {proc.returncode}:\n{log_path.read_text()}")
         try:
-            if server.request("GET", "/healthz").status == 200:
+            ready = log_path.read_text().count("serving model") == workers
+            if ready and server.request("GET", "/healthz").status == 200:
                 return proc, server
         except OSError:
             pass
