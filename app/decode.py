@@ -72,7 +72,7 @@ class UnsupportedImageType(ImageRejected):
 
 
 def decode_image(data: bytes, max_pixels: int, work_size: int | None = None) -> Image.Image:
-    """Decode the first frame of a PNG/JPEG/WebP/GIF/BMP file.
+    """Decode the first frame of a PNG/JPEG/WebP/GIF/BMP file (a JPEG as greyscale).
 
     ``work_size`` lets a big JPEG be decoded at a reduced scale (libjpeg's DCT scaling)
     when the caller will shrink it to that many pixels on the longer side anyway.
@@ -99,9 +99,13 @@ def decode_image(data: bytes, max_pixels: int, work_size: int | None = None) -> 
             f"the image is {width}x{height} = {width * height} pixels; the limit is {max_pixels} pixels"
         )
     try:
-        if work_size and image.format in ("JPEG", "MPO") and max(width, height) > 2 * work_size:
-            scale = work_size / max(width, height)
-            image.draft("L", (max(1, int(width * scale)), max(1, int(height * scale))))
+        if image.format in ("JPEG", "MPO"):
+            # Decode the luminance only (colour is not needed), and a big photo at 1/2-1/8 scale.
+            reduced = None
+            if work_size and max(width, height) > 2 * work_size:
+                scale = work_size / max(width, height)
+                reduced = (max(1, int(width * scale)), max(1, int(height * scale)))
+            image.draft("L", reduced)
         image.load()  # the first frame of an animation: Pillow opens at frame 0
         ImageOps.exif_transpose(image, in_place=True)  # phone photos: upright as seen
     except Image.DecompressionBombError as exc:

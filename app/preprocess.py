@@ -8,6 +8,7 @@ step below undoes one of those differences. Pillow does the resampling, NumPy th
 """
 from __future__ import annotations
 
+import functools
 import struct
 import zlib
 from typing import NamedTuple
@@ -67,7 +68,7 @@ def ink_image(image: Image.Image) -> np.ndarray:
     if image.mode not in ("LA", "RGBA"):
         image = image.convert("RGBA")
     alpha = image.getchannel("A")
-    if alpha.getextrema()[0] == 255:  # an alpha channel, but nothing transparent
+    if ImageChops.invert(alpha).getbbox() is None:  # an alpha channel, but nothing transparent
         return ink_from_grey(*with_border_background(image.convert("L")))
     return ink_from_grey(*flatten_alpha(image, alpha))
 
@@ -162,10 +163,17 @@ def ink_from_grey(grey: Image.Image, background: int) -> np.ndarray:
         box = ImageChops.invert(grey).getbbox()
     else:
         box = ImageChops.difference(grey, Image.new("L", grey.size, background)).getbbox()
+    return np.take(ink_lut(background, peak), np.asarray(grey.crop(box)))
+
+
+@functools.lru_cache(maxsize=1024)
+def ink_lut(background: int, peak: int) -> np.ndarray:
+    """Grey level -> ink (uint8): distance from the background on the ink's side, / peak, minus the floor."""
     levels = np.arange(256, dtype=np.float32)
-    distance = (background - levels) if dark_ink else (levels - background)
+    distance = (background - levels) if background >= 128 else (levels - background)
     lut = np.clip(((distance / peak - NOISE_FLOOR) / (1.0 - NOISE_FLOOR)) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    return np.take(lut, np.asarray(grey.crop(box)))
+    lut.flags.writeable = False
+    return lut
 
 
 def digit_crop(ink: np.ndarray) -> np.ndarray:
