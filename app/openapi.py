@@ -82,7 +82,7 @@ MODEL_INFO = {
 
 
 def error_response(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return json_response(description, "Error")
 
 
 def json_response(description: str, schema: str) -> dict[str, Any]:

@@ -74,6 +74,8 @@ def start_gunicorn(
     port = free_port()
     env = dict(os.environ, HOST="127.0.0.1", PORT=str(port), WEB_CONCURRENCY=str(workers), **(extra_env or {}))
     env.setdefault("DIGIT_CANVAS_WEIGHTS", str(WEIGHTS))
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+        env.pop(name, None)  # the server's own configuration decides
     log = open(log_path, "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "app/gunicorn_conf.py", "app:create_app()"],

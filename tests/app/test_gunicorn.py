@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 
 import pytest
 from PIL import Image
 
+from app.config import REPO_ROOT
 from tests.app.conftest import LiveServer, start_gunicorn, stop_gunicorn
 from tests.app.drawings import canvas_png, data_url, encode
 
@@ -30,6 +34,23 @@ def test_healthz_and_startup_log_name_the_model(live_server: LiveServer) -> None
     log = live_server.log_path.read_text()
     assert f"serving model {health['model']} (sha256 {health['sha256']})" in log
     assert log.count("serving model") == 2  # one line per worker
+
+
+def test_config_binds_from_env_and_pins_blas_to_one_thread_before_numpy() -> None:
+    """The master reads the config before any worker imports NumPy; workers inherit its environment."""
+    script = (
+        "import os, runpy, sys; c = runpy.run_path('app/gunicorn_conf.py'); "
+        "print(c['bind'], c['workers'], os.cpu_count(), os.environ['OPENBLAS_NUM_THREADS'], "
+        "os.environ['OMP_NUM_THREADS'], 'numpy' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS") and k != "WEB_CONCURRENCY"}
+    out = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+                         env=dict(env, HOST="127.0.0.1", PORT="8123"), check=True).stdout.split()
+    assert out[0] == "127.0.0.1:8123" and out[1] == out[2]  # one worker per core
+    assert out[3:] == ["1", "1", "False"]
+    default = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True,
+                             timeout=60, env={k: v for k, v in env.items() if k not in ("HOST", "PORT")}, check=True)
+    assert default.stdout.split()[0] == "127.0.0.1:8000"
 
 
 def test_predict_in_every_form_over_one_keep_alive_connection(live_server: LiveServer) -> None:
