@@ -84,7 +84,10 @@ HOW_TO_SEND = (
 
 
 def image_bytes_from_json() -> bytes:
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:  # nesting deeper than the parser's stack: not an image request either
+        payload = None
     if payload is None:
         raise ApiError(400, "malformed_json", "the body is not valid JSON")
     if not isinstance(payload, dict) or "image" not in payload:

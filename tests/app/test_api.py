@@ -138,6 +138,7 @@ def test_declared_type_may_differ_from_the_real_accepted_format(client) -> None:
         ({"data": b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"\x00" * 30, "content_type": "image/webp"}, "undecodable_image"),
         ({"data": b"{not json", "content_type": "application/json"}, "malformed_json"),
         ({"data": b"", "content_type": "application/json"}, "malformed_json"),
+        ({"data": b"[" * 100_000 + b"]" * 100_000, "content_type": "application/json"}, "malformed_json"),
         ({"json": [1, 2]}, "missing_image"),
         ({"json": {"picture": data_url(PNG)}}, "missing_image"),
         ({"json": {"image": 42}}, "malformed_request"),
