@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, request
 from app.decode import (
     ACCEPTED_MEDIA_TYPES,
     ACCEPTED_NAMES,
+    ImageDataTooLarge,
     ImageRejected,
     ImageTooLarge,
     UndecodableImage,
@@ -24,8 +25,9 @@ from app.preprocess import WORK_SIZE, EmptyImage, ModelInput, preprocess
 
 bp = Blueprint("api", __name__)
 
-REJECTIONS: dict[type[Exception], tuple[int, str]] = {
+REJECTIONS: dict[type[Exception], tuple[int, str]] = {  # checked in order: subclasses first
     UndecodableImage: (400, "undecodable_image"),
+    ImageDataTooLarge: (413, "too_large"),
     ImageTooLarge: (413, "too_many_pixels"),
     UnsupportedImageType: (415, "unsupported_media_type"),
     EmptyImage: (422, "empty_image"),

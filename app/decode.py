@@ -67,6 +67,10 @@ class ImageTooLarge(ImageRejected):
     """More pixels (or bytes) than the service accepts."""
 
 
+class ImageDataTooLarge(ImageTooLarge):
+    """More bytes than the service accepts (a base64 text longer than the body limit)."""
+
+
 class UnsupportedImageType(ImageRejected):
     """A real image (or a declared media type) outside the accepted formats."""
 
@@ -165,7 +169,7 @@ def image_bytes_from_text(text: str, max_bytes: int) -> bytes:
         raise UndecodableImage("malformed data URL: expected data:<type>;base64,<data>")
     compact = "".join(text.split())
     if len(compact) * 3 // 4 > max_bytes:
-        raise ImageTooLarge(f"the image is larger than {max_bytes} bytes")
+        raise ImageDataTooLarge(f"the image is larger than {max_bytes} bytes")
     if "-" in compact or "_" in compact:  # the URL-safe alphabet
         compact = compact.replace("-", "+").replace("_", "/")
     compact += "=" * (-len(compact) % 4)

@@ -11,6 +11,7 @@ from PIL import Image
 
 from app.config import REPO_ROOT
 from app.decode import (
+    ImageDataTooLarge,
     ImageTooLarge,
     UndecodableImage,
     UnsupportedImageType,
@@ -104,5 +105,5 @@ def test_data_url_and_base64_parsing() -> None:
         image_bytes_from_text("data:image/png,%89PNG", 10_000)
     with pytest.raises(UndecodableImage):
         image_bytes_from_text("data:image/png;base64,@@@", 10_000)
-    with pytest.raises(ImageTooLarge):
+    with pytest.raises(ImageDataTooLarge):
         image_bytes_from_text("A" * 20_000, 10_000)
