@@ -17,20 +17,13 @@ import struct
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-# Pillow format name -> canonical media type. MPO is a JPEG with extra pictures (phone cameras).
-ACCEPTED_FORMATS = {
-    "PNG": "image/png",
-    "JPEG": "image/jpeg",
-    "MPO": "image/jpeg",
-    "WEBP": "image/webp",
-    "GIF": "image/gif",
-    "BMP": "image/bmp",
-}
 ACCEPTED_MEDIA_TYPES = frozenset(
     {"image/png", "image/jpeg", "image/jpg", "image/pjpeg", "image/webp", "image/gif", "image/bmp", "image/x-ms-bmp"}
 )
 ACCEPTED_NAMES = "PNG, JPEG, WebP, GIF or BMP"
-PILLOW_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")  # the JPEG plugin also opens MPO
+# The only Pillow plugins that ever parse user data (the JPEG plugin also opens MPO, a JPEG
+# with extra pictures, as phone cameras write them).
+PILLOW_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
 
 # Magic numbers of image formats we recognise but refuse (415 rather than "undecodable").
 FOREIGN_MAGIC = (
