@@ -191,6 +191,8 @@ class Server:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         self.log.close()
+        if self.proc.returncode == 0:
+            os.unlink(self.log.name)  # kept only when something went wrong
 
 
 def run_clients(
