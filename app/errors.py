@@ -40,11 +40,13 @@ def handle_api_error(exc: ApiError) -> Response:
 
 
 def handle_http_exception(exc: HTTPException) -> Response:
+    message = exc.description or exc.name
     if isinstance(exc, RequestEntityTooLarge):
         drain_unread_body()
+        message = f"the request is too large (the body limit is {current_app.config.get('MAX_CONTENT_LENGTH')} bytes)"
     status = exc.code or 500
     code = HTTP_ERROR_CODES.get(status) or (exc.name or "error").lower().replace(" ", "_").replace("'", "")
-    response = error_response(status, code, exc.description or exc.name)
+    response = error_response(status, code, message)
     for name, value in exc.get_headers():
         if name.lower() != "content-type":  # keep e.g. Allow on a 405
             response.headers[name] = value

@@ -60,9 +60,9 @@ def ink_image(image: Image.Image) -> np.ndarray:
     Works whatever the mode, polarity and transparency. Whole-image work stays in Pillow's
     C code on 8-bit pixels; NumPy only sees the crop around the drawing.
     """
-    image = reduce_to_work_size(image)
     if image.mode.startswith("I") or image.mode == "F":
-        return ink_from_grey(*with_border_background(high_bit_depth_to_grey(image)))
+        image = high_bit_depth_to_grey(image)  # Pillow's reduce and convert do not take these
+    image = reduce_to_work_size(image)
     if not has_alpha(image):
         return ink_from_grey(*with_border_background(image if image.mode == "L" else image.convert("L")))
     if image.mode not in ("LA", "RGBA"):

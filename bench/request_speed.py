@@ -301,7 +301,8 @@ def main() -> None:
         print(f"\none user, {single['requests']} sequential requests on one keep-alive connection:")
         print(f"  p50 {single['p50_ms']:.2f} ms   p90 {single['p90_ms']:.2f} ms   p99 {single['p99_ms']:.2f} ms"
               f"   ({single['rps']:.0f} req/s)")
-        print(f"\nthroughput, {args.rounds} rounds of <= {args.seconds:.0f} s or {args.max_requests} requests, medians:")
+        print(f"\nthroughput, {args.rounds} rounds of <= {args.seconds:.0f} s or {args.max_requests} requests, "
+              "medians:")
         for clients in (int(c) for c in args.clients.split(",")):
             runs = [run_clients(host, port, body, headers, clients, args.max_requests, args.seconds, pid)
                     for _ in range(args.rounds)]
@@ -312,8 +313,9 @@ def main() -> None:
                   f"client {med['client_cpu_us_per_request']:.0f} us")
             if clients == max(int(c) for c in args.clients.split(",")) and server:
                 per_request = med["server_cpu_us_per_request"] + med["client_cpu_us_per_request"]
-                print(f"  -> with both cores to itself this box would do about {os.cpu_count() * 1e6 / per_request:.0f} "
-                      f"req/s (cores / CPU per request, server + client)")
+                capacity = os.cpu_count() * 1e6 / per_request
+                print(f"  -> with both cores to itself this box would do about {capacity:.0f} req/s "
+                      "(cores / CPU per request, server + client)")
     finally:
         if server:
             server.stop()

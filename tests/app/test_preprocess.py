@@ -44,7 +44,8 @@ def assert_mnist_like(field: np.ndarray) -> None:
     ys, xs = ink_rows_cols(field)
     height, width = ys.max() - ys.min() + 1, xs.max() - xs.min() + 1
     assert max(height, width) in (20, 21), (height, width)
-    assert ys.min() >= 4 and xs.min() >= 4 and ys.max() <= 24 and xs.max() <= 24, (ys.min(), ys.max(), xs.min(), xs.max())
+    box = (ys.min(), ys.max(), xs.min(), xs.max())
+    assert ys.min() >= 4 and xs.min() >= 4 and ys.max() <= 24 and xs.max() <= 24, box
     cy, cx = centre_of_mass(field)
     assert abs(cy - 13.5) <= 1.0 and abs(cx - 13.5) <= 1.0, (cy, cx)
     assert abs(cy - CENTRE) <= 0.75 and abs(cx - CENTRE) <= 0.75, (cy, cx)
@@ -161,6 +162,13 @@ def test_same_drawing_nearly_same_vector_lossy(encoding: str, reference_vector: 
     vector = vector_of(LOSSY[encoding](stroke_mask(**REFERENCE_MASK)))
     assert np.abs(vector - reference_vector).mean() < 0.01
     assert np.abs(vector - reference_vector).max() < 0.15
+
+
+def test_big_16_bit_greyscale_png() -> None:
+    mask = stroke_mask("plus", 1500, box=(300, 200, 1200, 1300), width=90)
+    data = encode(Image.fromarray(((255 - mask.astype(np.uint16)) * 257).astype("<u2")), "PNG")
+    assert Image.open(io.BytesIO(data)).mode == "I;16"
+    assert_mnist_like(vector_of(data).reshape(28, 28))
 
 
 def test_animated_gif_uses_its_first_frame() -> None:
