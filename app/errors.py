@@ -1,0 +1,84 @@
+"""Every error is JSON {"error": {"code", "message"}} with the right status, never an HTML page."""
+from __future__ import annotations
+
+import time
+
+from flask import Flask, Response, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+# Stable machine-readable codes for the HTTP errors Werkzeug raises by itself.
+HTTP_ERROR_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    429: "too_many_requests",
+    500: "internal_error",
+}
+
+
+class ApiError(Exception):
+    """An error the client caused, with its status and a stable code."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    return response
+
+
+def handle_api_error(exc: ApiError) -> Response:
+    return error_response(exc.status, exc.code, exc.message)
+
+
+def handle_http_exception(exc: HTTPException) -> Response:
+    message = exc.description or exc.name
+    if isinstance(exc, RequestEntityTooLarge):
+        drain_unread_body()
+        message = f"the request is too large (the body limit is {current_app.config.get('MAX_CONTENT_LENGTH')} bytes)"
+    status = exc.code or 500
+    code = HTTP_ERROR_CODES.get(status) or (exc.name or "error").lower().replace(" ", "_").replace("'", "")
+    response = error_response(status, code, message)
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":  # keep e.g. Allow on a 405
+            response.headers[name] = value
+    return response
+
+
+def drain_unread_body(max_factor: int = 4, seconds: float = 2.0) -> None:
+    """Read and drop an oversized body (up to 4x the limit, for 2 s) so the client sees the 413.
+
+    Werkzeug refuses the body before reading it; gunicorn then drains at most 64 KB and
+    closes, so a client still sending (Python's http.client, requests, ...) gets a broken
+    pipe instead of our JSON answer. Bodies far over the limit are not worth reading.
+    """
+    stream = request.environ.get("wsgi.input")
+    length = request.content_length
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    if stream is None or length is None or length > max_factor * limit:
+        return
+    deadline = time.monotonic() + seconds
+    while length > 0 and time.monotonic() < deadline:
+        chunk = stream.read(min(1 << 16, length))
+        if not chunk:
+            break
+        length -= len(chunk)
+
+
+def handle_unexpected(exc: Exception) -> Response:
+    current_app.logger.exception("unhandled error")
+    return error_response(500, "internal_error", "internal error; it has been logged")
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)
