@@ -1,0 +1,59 @@
+"""The BLAS thread count of a command-line run.
+
+OpenBLAS reads its thread count once, when NumPy is first imported, so a CLI must
+set the environment before that import. This module therefore imports nothing
+heavy; the CLIs call ``apply_threads_flag(sys.argv)`` above ``import numpy``.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Sequence
+
+THREAD_ENV_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def default_threads() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def threads_from_argv(argv: Sequence[str]) -> int | None:
+    """The value of ``--threads N`` / ``--threads=N`` in argv, or None (argparse validates later)."""
+    for i, arg in enumerate(argv):
+        value = None
+        if arg == "--threads" and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith("--threads="):
+            value = arg.split("=", 1)[1]
+        if value is not None:
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def apply_threads_flag(argv: Sequence[str]) -> None:
+    """Set the BLAS thread count from ``--threads`` (default: every core, unless the env says otherwise)."""
+    n = threads_from_argv(argv)
+    if n is None and any(var in os.environ for var in THREAD_ENV_VARS):
+        return
+    n = n if n is not None and n > 0 else default_threads()
+    if "numpy" in sys.modules:
+        print("warning: NumPy was imported before --threads was applied; "
+              "the BLAS thread count may not change", file=sys.stderr)
+    for var in THREAD_ENV_VARS:
+        os.environ[var] = str(n)
+
+
+def current_threads() -> int:
+    """The thread count BLAS was (or will be) started with, as far as the environment says."""
+    for var in THREAD_ENV_VARS:
+        value = os.environ.get(var, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return default_threads()

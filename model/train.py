@@ -1,0 +1,549 @@
+"""Train the MLP on MNIST: ``python -m model.train --help``.
+
+``train(config, data)`` is the reusable part (the admin retrain calls it with extra
+images); ``main`` adds the command line, the test evaluation and the files: the
+weights (``MLP.save``, atomic) and the model card JSON next to them.
+
+The epoch is meant to be spent in matrix products: each batch is gathered from
+the training set into a preallocated buffer, the loss layer's softmax is reused
+for the accuracy, and only the validation set is evaluated between epochs.
+"""
+from __future__ import annotations
+
+import sys
+
+if __name__ == "__main__":  # before NumPy is imported: BLAS reads its thread count once
+    from model.blas import apply_threads_flag
+
+    apply_threads_flag(sys.argv[1:])
+
+import argparse
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import shlex
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, NamedTuple, Sequence
+
+import numpy as np
+
+from model.blas import current_threads
+from model.metrics import classification_report, loss_and_accuracy
+from model.network import ACTIVATIONS, MLP, atomic_write_bytes
+from model.optim import SCHEDULES, Adam, SGD, make_schedule
+from model.progress import ProgressBar, SilentProgress, TrainingProgress
+
+DEFAULT_OUT = Path("weights/mlp.npz")
+DEFAULT_LR = {"sgd": 0.1, "adam": 1e-3}
+# Distinct random streams derived from the one seed, so changing e.g. the
+# validation split never changes the initial weights.
+SPLIT_STREAM, SHUFFLE_STREAM, AUGMENT_STREAM = 10, 11, 12
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of a training run; stored verbatim in the model card."""
+
+    hidden: tuple[int, ...] = (256, 128)
+    activation: str = "relu"
+    dropout: float = 0.0
+    optimizer: str = "sgd"
+    lr: float | None = None  # None: 0.1 for SGD, 1e-3 for Adam
+    momentum: float = 0.9
+    nesterov: bool = True
+    schedule: str = "cosine"
+    step_size: int = 5
+    gamma: float = 0.5
+    warmup: float = 0.0
+    min_lr: float = 0.0
+    batch_size: int = 128
+    epochs: int = 15
+    weight_decay: float = 1e-4
+    seed: int = 0
+    val_size: int = 5000
+    limit: int | None = None
+    keep_best: bool = True
+    augment: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        self.hidden = tuple(int(h) for h in self.hidden)
+        if self.lr is None:
+            self.lr = DEFAULT_LR.get(self.optimizer, 0.1)
+        problems = []
+        if not self.hidden or any(h < 1 for h in self.hidden):
+            problems.append(f"hidden sizes must be positive integers, got {self.hidden}")
+        if self.activation not in ACTIVATIONS:
+            problems.append(f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            problems.append(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.optimizer not in DEFAULT_LR:
+            problems.append(f"optimizer must be one of {sorted(DEFAULT_LR)}, got {self.optimizer!r}")
+        if not self.lr > 0:
+            problems.append(f"learning rate must be positive, got {self.lr}")
+        if not 0.0 <= self.momentum < 1.0:
+            problems.append(f"momentum must be in [0, 1), got {self.momentum}")
+        if self.schedule not in SCHEDULES:
+            problems.append(f"schedule must be one of {list(SCHEDULES)}, got {self.schedule!r}")
+        if self.step_size < 1:
+            problems.append(f"step size must be at least 1 epoch, got {self.step_size}")
+        if not 0.0 < self.gamma <= 1.0:
+            problems.append(f"gamma must be in (0, 1], got {self.gamma}")
+        if self.warmup < 0 or self.min_lr < 0 or self.weight_decay < 0:
+            problems.append("warmup, min_lr and weight decay cannot be negative")
+        if self.batch_size < 1 or self.epochs < 1:
+            problems.append("batch size and epochs must be at least 1")
+        if self.val_size < 0:
+            problems.append(f"validation size cannot be negative, got {self.val_size}")
+        if self.limit is not None and self.limit < 2:
+            problems.append(f"limit must be at least 2 images, got {self.limit}")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["hidden"] = list(self.hidden)
+        return out
+
+
+class Split(NamedTuple):
+    """Flat float32 features in [0, 1] and integer labels, ready for the network."""
+
+    train_x: np.ndarray
+    train_y: np.ndarray
+    val_x: np.ndarray
+    val_y: np.ndarray
+
+
+def as_features(images: np.ndarray) -> np.ndarray:
+    """uint8 pixels (n, 28, 28) or (n, 784), or floats in [0, 1] -> float32 (n, 784)."""
+    images = np.asarray(images)
+    flat = images.reshape(len(images), -1)
+    if flat.shape[1] != 784:
+        raise ValueError(f"expected 28x28 images (784 pixels each), got shape {images.shape}")
+    if images.dtype == np.uint8:
+        return np.divide(flat, 255, dtype=np.float32)
+    if images.dtype.kind != "f":
+        raise ValueError(f"images must be uint8 or floats in [0, 1], got {images.dtype}")
+    flat = flat.astype(np.float32, copy=False)
+    if flat.size and (not np.all(np.isfinite(flat)) or flat.min() < 0 or flat.max() > 1):
+        raise ValueError("float images must hold finite values in [0, 1]")
+    return flat
+
+
+def as_labels(labels: np.ndarray, n: int) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.shape != (n,):
+        raise ValueError(f"expected {n} labels, got shape {labels.shape}")
+    if labels.dtype.kind not in "iu" or (n and (labels.min() < 0 or labels.max() > 9)):
+        raise ValueError("labels must be integers 0-9")
+    return labels.astype(np.intp)
+
+
+def split_train_val(
+    images: np.ndarray, labels: np.ndarray, val_size: int, seed: int, limit: int | None = None,
+    extra: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Split:
+    """A seeded random validation split; ``extra`` images only ever join the training part.
+
+    With ``limit`` only a random ``limit`` of the images are used, and the validation
+    part shrinks to at most a fifth of them.
+    """
+    x = as_features(images)
+    y = as_labels(labels, len(x))
+    order = np.random.default_rng([seed, SPLIT_STREAM]).permutation(len(x))
+    if limit is not None:
+        order = order[:limit]
+        val_size = min(val_size, len(order) // 5)
+    if val_size >= len(order):
+        raise ValueError(f"validation size {val_size} leaves no training images out of {len(order)}")
+    val_idx, train_idx = np.sort(order[:val_size]), np.sort(order[val_size:])
+    train_x, train_y = x[train_idx], y[train_idx]
+    if extra is not None:
+        ex = as_features(extra[0])
+        ey = as_labels(extra[1], len(ex))
+        train_x, train_y = np.concatenate([train_x, ex]), np.concatenate([train_y, ey])
+    return Split(train_x, train_y, x[val_idx], y[val_idx])
+
+
+def _as_split(data: Any, config: TrainConfig, extra: tuple[np.ndarray, np.ndarray] | None) -> Split:
+    if isinstance(data, Split):
+        if extra is not None:
+            raise ValueError("pass extra images with the raw data, not with a ready Split")
+        return data
+    if hasattr(data, "train_images"):  # model.data.Mnist
+        images, labels = data.train_images, data.train_labels
+    else:
+        images, labels = data
+    return split_train_val(images, labels, config.val_size, config.seed, config.limit, extra)
+
+
+def make_optimizer(model: MLP, config: TrainConfig) -> SGD | Adam:
+    if config.optimizer == "adam":
+        return Adam(model.params(), lr=config.lr, weight_decay=config.weight_decay)
+    return SGD(model.params(), lr=config.lr, momentum=config.momentum,
+               weight_decay=config.weight_decay, nesterov=config.nesterov and config.momentum > 0)
+
+
+def _batches(
+    x: np.ndarray, y: np.ndarray, order: np.ndarray, batch_size: int,
+    xbuf: np.ndarray, ybuf: np.ndarray,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Gather each batch of the shuffled order into the same preallocated buffers.
+
+    mode="clip" avoids the internal copy that np.take makes with out= in "raise" mode;
+    the indices come from a permutation, so they are always in range.
+    """
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        m = len(idx)
+        np.take(x, idx, axis=0, out=xbuf[:m], mode="clip")
+        np.take(y, idx, out=ybuf[:m], mode="clip")
+        yield xbuf[:m], ybuf[:m]
+
+
+def train(
+    config: TrainConfig,
+    data: Any,
+    progress: bool | TrainingProgress = True,
+    extra: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[MLP, dict[str, Any]]:
+    """Train a fresh MLP; returns it (best validation epoch's parameters unless keep_best is off).
+
+    ``data``: a ``model.data.Mnist`` (its training images are split into training and
+    validation), an ``(images, labels)`` pair of arrays treated the same way, or a
+    ready ``Split``. ``extra``: more ``(images, labels)`` mixed into the training part.
+    The same config and data give the same weights, bit for bit (same BLAS thread count).
+    """
+    split = _as_split(data, config, extra)
+    if isinstance(progress, bool):
+        progress = ProgressBar() if progress else SilentProgress()
+    model = MLP(hidden_sizes=config.hidden, activation=config.activation,
+                dropout=config.dropout, seed=config.seed)
+    optimizer = make_optimizer(model, config)
+    schedule = make_schedule(config.schedule, config.lr, config.epochs, step_size=config.step_size,
+                             gamma=config.gamma, warmup=config.warmup, min_lr=config.min_lr)
+    shuffle_rng = np.random.default_rng([config.seed, SHUFFLE_STREAM])
+    augmenter = _make_augmenter(config)
+
+    n = len(split.train_x)
+    batch_size = min(config.batch_size, n)
+    steps = math.ceil(n / batch_size)
+    xbuf = np.empty((batch_size, split.train_x.shape[1]), dtype=np.float32)
+    ybuf = np.empty(batch_size, dtype=np.intp)
+    has_val = len(split.val_x) > 0
+    records: list[dict[str, Any]] = []
+    best: tuple[float, float] | None = None
+    best_state: dict[str, np.ndarray] | None = None
+    best_epoch: int | None = None
+    run_start = time.perf_counter()
+
+    for epoch in range(config.epochs):
+        start = time.perf_counter()
+        progress.start_epoch(epoch, config.epochs, steps)
+        order = shuffle_rng.permutation(n)
+        loss_sum = 0.0
+        correct = 0
+        seen = 0
+        batches = _batches(split.train_x, split.train_y, order, batch_size, xbuf, ybuf)
+        if augmenter is not None:
+            batches = augmenter(batches)
+        for step, (xb, yb) in enumerate(batches):
+            optimizer.lr = schedule(epoch + step / steps)
+            logits = model.forward(xb, train=True)
+            loss = model.loss(logits, yb)
+            model.backward()
+            optimizer.step()
+            m = len(yb)
+            loss_sum += loss * m
+            correct += int(np.count_nonzero(logits.argmax(axis=1) == yb))
+            seen += m
+            progress.update(step + 1, loss_sum / seen, correct / seen)
+        train_seconds = time.perf_counter() - start
+        record: dict[str, Any] = {
+            "epoch": epoch + 1,
+            "lr": float(optimizer.lr),
+            "train_loss": loss_sum / seen,
+            "train_accuracy": correct / seen,
+            "val_loss": None,
+            "val_accuracy": None,
+        }
+        if not np.isfinite(record["train_loss"]):
+            raise FloatingPointError(
+                f"training diverged in epoch {epoch + 1} (loss {record['train_loss']}); lower the learning rate"
+            )
+        is_best = False
+        if has_val:
+            val_loss, val_acc = loss_and_accuracy(model, split.val_x, split.val_y)
+            record["val_loss"], record["val_accuracy"] = val_loss, val_acc
+            key = (val_acc, -val_loss)
+            if best is None or key > best:
+                best, best_epoch, is_best = key, epoch + 1, True
+                if config.keep_best:
+                    best_state = model.state()
+        record["train_seconds"] = train_seconds
+        record["seconds"] = time.perf_counter() - start
+        records.append(record)
+        progress.end_epoch(record, is_best)
+
+    kept_epoch = config.epochs
+    if config.keep_best and best_state is not None and best_epoch != config.epochs:
+        model.load_state(best_state)
+        kept_epoch = best_epoch  # type: ignore[assignment]
+    history = {
+        "epochs": records,
+        "best_epoch": best_epoch,
+        "kept_epoch": kept_epoch,
+        "train_seconds": time.perf_counter() - run_start,
+        "train_size": n,
+        "val_size": len(split.val_x),
+        "extra_size": 0 if extra is None else len(extra[0]),
+        "steps_per_epoch": steps,
+    }
+    return model, history
+
+
+def _make_augmenter(config: TrainConfig):
+    if not config.augment:
+        return None
+    raise NotImplementedError("augmentation arrives with model.augment")
+
+
+# -- files --------------------------------------------------------------------------------
+
+
+def array_sha256(*arrays: np.ndarray) -> str:
+    """SHA-256 over arrays' dtype, shape and bytes: names exactly the data a model saw."""
+    digest = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        digest.update(f"{a.dtype.str}{a.shape}".encode())
+        digest.update(memoryview(a).cast("B"))
+    return digest.hexdigest()
+
+
+def params_sha256(model: MLP) -> str:
+    return array_sha256(*model.state().values())
+
+
+def make_version(model: MLP, created: dt.datetime) -> str:
+    """Unique and readable: creation time plus a hash of the parameters."""
+    return f"mlp-{created:%Y%m%d-%H%M%S}-{params_sha256(model)[:8]}"
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, allow_nan=False) + "\n").encode())
+
+
+def card_path_for(weights: str | os.PathLike) -> Path:
+    return Path(weights).with_suffix(".json")
+
+
+def _strip_arrays(report: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in report.items() if not isinstance(v, np.ndarray)}
+
+
+def _json_floats(obj: Any) -> Any:
+    """NaN (e.g. the accuracy of a class absent from a tiny --limit run) becomes null."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _json_floats(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_json_floats(v) for v in obj]
+    return obj
+
+
+def build_card(
+    model: MLP, config: TrainConfig, history: dict[str, Any], *, version: str, created: dt.datetime,
+    weights_sha256: str, command: str | None, data: dict[str, Any], test: dict[str, Any] | None,
+    validation: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The model card: what the model is, how it was made and how well it does."""
+    kept = history["kept_epoch"]
+    return _json_floats({
+        "version": version,
+        "created_at": created.isoformat(timespec="seconds"),
+        "weights_sha256": weights_sha256,
+        "architecture": {
+            **model.spec,
+            "layers": [model.spec["input_size"], *model.spec["hidden_sizes"], model.spec["num_classes"]],
+            "parameters": model.num_parameters(),
+        },
+        "hyperparameters": config.to_dict(),
+        "command": command,
+        "data": data,
+        "validation_accuracy": None if validation is None else validation["accuracy"],
+        "test_accuracy": None if test is None else test["accuracy"],
+        "validation": validation,
+        "test": test,
+        "best_epoch": history["best_epoch"],
+        "kept_epoch": kept,
+        "curves": history["epochs"],
+        "training_seconds": history["train_seconds"],
+        "blas_threads": current_threads(),
+        "numpy_version": np.__version__,
+    })
+
+
+def save_model_and_card(model: MLP, card_fields: dict[str, Any], out: Path) -> dict[str, Any]:
+    """Save weights (atomic) with the version in their metadata, then the card (atomic)."""
+    created = card_fields.pop("created", None) or dt.datetime.now(dt.timezone.utc).astimezone()
+    version = make_version(model, created)
+    metadata = {
+        "version": version,
+        "created_at": created.isoformat(timespec="seconds"),
+        "test_accuracy": None if card_fields.get("test") is None else card_fields["test"]["accuracy"],
+    }
+    sha = model.save(out, metadata=metadata)
+    card = build_card(model, version=version, created=created, weights_sha256=sha, **card_fields)
+    write_json_atomic(card_path_for(out), card)
+    return card
+
+
+# -- command line -------------------------------------------------------------------------
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.replace("-", ",").split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"hidden sizes must look like 256,128 (got {text!r})") from None
+    if not sizes or any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError(f"hidden sizes must be positive (got {text!r})")
+    return sizes
+
+
+QUICK = dict(hidden=(256, 128), epochs=5, batch_size=128, lr=0.1, schedule="cosine", augment="off")
+
+
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """The training knobs, shared by ``model.train`` and ``model.evaluate --kfold``."""
+    d = TrainConfig()
+    g = parser.add_argument_group("network")
+    g.add_argument("--hidden", type=parse_hidden, default=d.hidden, help="hidden layer sizes, e.g. 256,128")
+    g.add_argument("--activation", choices=sorted(ACTIVATIONS), default=d.activation)
+    g.add_argument("--dropout", type=float, default=d.dropout, help="dropout after each hidden layer")
+    g = parser.add_argument_group("optimisation")
+    g.add_argument("--optimizer", choices=sorted(DEFAULT_LR), default=d.optimizer)
+    g.add_argument("--lr", type=float, default=None, help="initial learning rate (default: 0.1 sgd, 1e-3 adam)")
+    g.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum")
+    g.add_argument("--no-nesterov", dest="nesterov", action="store_false", help="plain momentum instead of Nesterov")
+    g.add_argument("--schedule", choices=SCHEDULES, default=d.schedule, help="learning-rate schedule")
+    g.add_argument("--step-size", type=int, default=d.step_size, help="epochs between steps (step schedule)")
+    g.add_argument("--gamma", type=float, default=d.gamma, help="decay factor (step: per step, exp: per epoch)")
+    g.add_argument("--warmup", type=float, default=d.warmup, help="epochs of linear warm-up")
+    g.add_argument("--min-lr", type=float, default=d.min_lr, help="final learning rate of the cosine schedule")
+    g.add_argument("--batch-size", type=int, default=d.batch_size)
+    g.add_argument("--epochs", type=int, default=d.epochs)
+    g.add_argument("--weight-decay", type=float, default=d.weight_decay, help="L2 on weights (not biases)")
+    g = parser.add_argument_group("data")
+    g.add_argument("--seed", type=int, default=d.seed, help="one seed for init, split, shuffling, dropout")
+    g.add_argument("--val-size", type=int, default=d.val_size,
+                   help="training images held out for validation (and best-epoch selection)")
+    g.add_argument("--limit", type=int, default=None,
+                   help="use only a random N of the 60k training images (quick runs)")
+    g.add_argument("--no-keep-best", dest="keep_best", action="store_false",
+                   help="keep the last epoch's parameters instead of the best validation epoch's")
+    g.add_argument("--augment", choices=("off", "on"), default="off", help="random distortions of each batch")
+    g.add_argument("--mnist-dir", default=None, help="folder holding the four MNIST files (default: env MNIST_DIR)")
+    g.add_argument("--cache-dir", default=None, help="MNIST cache folder (default: ~/.cache/digit-canvas)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS threads (default: every core; applied before NumPy loads)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"preset that reaches 98%% in well under a minute: {QUICK}")
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    augment = _augment_from_args(args)
+    return TrainConfig(
+        hidden=args.hidden, activation=args.activation, dropout=args.dropout, optimizer=args.optimizer,
+        lr=args.lr, momentum=args.momentum, nesterov=args.nesterov, schedule=args.schedule,
+        step_size=args.step_size, gamma=args.gamma, warmup=args.warmup, min_lr=args.min_lr,
+        batch_size=args.batch_size, epochs=args.epochs, weight_decay=args.weight_decay, seed=args.seed,
+        val_size=args.val_size, limit=args.limit, keep_best=args.keep_best, augment=augment,
+    )
+
+
+def _augment_from_args(args: argparse.Namespace) -> dict[str, Any] | None:
+    return None if args.augment == "off" else {}
+
+
+def parse_training_args(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """Parse, letting --quick set defaults that explicit flags still override."""
+    if "--quick" in argv:
+        parser.set_defaults(**QUICK)
+    return parser.parse_args(argv)
+
+
+def load_data(args: argparse.Namespace):
+    from model.data import MnistUnavailable, load_mnist
+
+    try:
+        return load_mnist(source_dir=args.mnist_dir, cache_dir=args.cache_dir, progress=True)
+    except MnistUnavailable as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def data_description(mnist: Any, config: TrainConfig, split: Split, test_x: np.ndarray,
+                     test_y: np.ndarray, extra_size: int = 0) -> dict[str, Any]:
+    from model.data import MNIST_SHA256
+
+    return {
+        "source": "MNIST via model.data.load_mnist",
+        "files_sha256": dict(MNIST_SHA256),
+        "train_size": len(split.train_x),
+        "val_size": len(split.val_x),
+        "extra_size": extra_size,
+        "test_size": len(test_x),
+        "split_seed": config.seed,
+        "train_sha256": array_sha256(split.train_x, split.train_y),
+        "val_sha256": array_sha256(split.val_x, split.val_y),
+        "test_sha256": array_sha256(test_x, test_y),
+    }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m model.train", description=__doc__.split("\n")[0])
+    add_training_arguments(parser)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help="weights file to write (the model card goes next to it, .json)")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parse_training_args(parser, argv)
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    mnist = load_data(args)
+    split = split_train_val(mnist.train_images, mnist.train_labels, config.val_size, config.seed, config.limit)
+    test_x, test_y = as_features(mnist.test_images), as_labels(mnist.test_labels, len(mnist.test_labels))
+    model, history = train(config, split, progress=not args.quiet)
+    validation = _strip_arrays(classification_report(model, split.val_x, split.val_y)) if len(split.val_x) else None
+    test = _strip_arrays(classification_report(model, test_x, test_y))
+    card = save_model_and_card(model, {
+        "config": config, "history": history, "command": "python -m model.train " + shlex.join(argv),
+        "data": data_description(mnist, config, split, test_x, test_y),
+        "test": test, "validation": validation,
+    }, args.out)
+    val_text = "" if validation is None else f"validation {validation['accuracy']:.2%}, "
+    print(
+        f"{card['version']}: {val_text}test {test['accuracy']:.2%} (epoch {history['kept_epoch']} kept) "
+        f"in {history['train_seconds']:.1f}s -> {args.out} + {card_path_for(args.out)}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
