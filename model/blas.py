@@ -37,12 +37,23 @@ def threads_from_argv(argv: Sequence[str]) -> int | None:
     return None
 
 
+def _augmenting(argv: Sequence[str]) -> bool:
+    args = list(argv)
+    return "--augment=on" in args or any(a == "--augment" and b == "on" for a, b in zip(args, args[1:]))
+
+
 def apply_threads_flag(argv: Sequence[str]) -> None:
-    """Set the BLAS thread count from ``--threads`` (default: every core, unless the env says otherwise)."""
+    """Set the BLAS thread count from ``--threads`` (default: every core, unless the env says otherwise).
+
+    With ``--augment on`` the default leaves one core to the augmentation thread: OpenBLAS
+    threads that must share their cores with it wait for each other at every product, and
+    an epoch gets several times slower instead of faster.
+    """
     n = threads_from_argv(argv)
     if n is None and any(var in os.environ for var in THREAD_ENV_VARS):
         return
-    n = n if n is not None and n > 0 else default_threads()
+    if n is None or n < 1:
+        n = max(1, default_threads() - 1) if _augmenting(argv) else default_threads()
     if "numpy" in sys.modules:
         print("warning: NumPy was imported before --threads was applied; "
               "the BLAS thread count may not change", file=sys.stderr)

@@ -103,6 +103,8 @@ class TrainConfig:
             problems.append(f"limit must be at least 2 images, got {self.limit}")
         if problems:
             raise ValueError("; ".join(problems))
+        if self.augment is not None:
+            self.augment = augment_settings(self.augment)
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -153,21 +155,22 @@ def split_train_val(
     With ``limit`` only a random ``limit`` of the images are used, and the validation
     part shrinks to at most a fifth of them.
     """
-    x = as_features(images)
-    y = as_labels(labels, len(x))
-    order = np.random.default_rng([seed, SPLIT_STREAM]).permutation(len(x))
+    images = np.asarray(images)
+    y = as_labels(labels, len(images))
+    order = np.random.default_rng([seed, SPLIT_STREAM]).permutation(len(images))
     if limit is not None:
         order = order[:limit]
         val_size = min(val_size, len(order) // 5)
     if val_size >= len(order):
         raise ValueError(f"validation size {val_size} leaves no training images out of {len(order)}")
     val_idx, train_idx = np.sort(order[:val_size]), np.sort(order[val_size:])
-    train_x, train_y = x[train_idx], y[train_idx]
+    # Select first, convert after: a --limit run never converts all 60,000 images.
+    train_x, train_y = as_features(images[train_idx]), y[train_idx]
     if extra is not None:
         ex = as_features(extra[0])
         ey = as_labels(extra[1], len(ex))
         train_x, train_y = np.concatenate([train_x, ex]), np.concatenate([train_y, ey])
-    return Split(train_x, train_y, x[val_idx], y[val_idx])
+    return Split(train_x, train_y, as_features(images[val_idx]), y[val_idx])
 
 
 def _as_split(data: Any, config: TrainConfig, extra: tuple[np.ndarray, np.ndarray] | None) -> Split:
@@ -228,7 +231,6 @@ def train(
     schedule = make_schedule(config.schedule, config.lr, config.epochs, step_size=config.step_size,
                              gamma=config.gamma, warmup=config.warmup, min_lr=config.min_lr)
     shuffle_rng = np.random.default_rng([config.seed, SHUFFLE_STREAM])
-    augmenter = _make_augmenter(config)
 
     n = len(split.train_x)
     batch_size = min(config.batch_size, n)
@@ -236,6 +238,15 @@ def train(
     xbuf = np.empty((batch_size, split.train_x.shape[1]), dtype=np.float32)
     ybuf = np.empty(batch_size, dtype=np.intp)
     has_val = len(split.val_x) > 0
+    augmented = None
+    if config.augment is not None:
+        from model.augment import AugmentConfig, BackgroundBatches
+
+        # Its own stream, used only by the prefetch thread, in order: deterministic.
+        settings = {**config.augment, "scale": tuple(config.augment["scale"])}
+        augmented = BackgroundBatches(split.train_x, split.train_y, batch_size,
+                                      np.random.default_rng([config.seed, AUGMENT_STREAM]),
+                                      AugmentConfig(**settings))
     records: list[dict[str, Any]] = []
     best: tuple[float, float] | None = None
     best_state: dict[str, np.ndarray] | None = None
@@ -245,13 +256,13 @@ def train(
     for epoch in range(config.epochs):
         start = time.perf_counter()
         progress.start_epoch(epoch, config.epochs, steps)
-        order = shuffle_rng.permutation(n)
         loss_sum = 0.0
         correct = 0
         seen = 0
-        batches = _batches(split.train_x, split.train_y, order, batch_size, xbuf, ybuf)
-        if augmenter is not None:
-            batches = augmenter(batches)
+        if augmented is not None:
+            batches: Iterator[tuple[np.ndarray, np.ndarray]] = iter(augmented)
+        else:
+            batches = _batches(split.train_x, split.train_y, shuffle_rng.permutation(n), batch_size, xbuf, ybuf)
         for step, (xb, yb) in enumerate(batches):
             optimizer.lr = schedule(epoch + step / steps)
             logits = model.forward(xb, train=True)
@@ -307,10 +318,20 @@ def train(
     return model, history
 
 
-def _make_augmenter(config: TrainConfig):
-    if not config.augment:
-        return None
-    raise NotImplementedError("augmentation arrives with model.augment")
+def augment_settings(strengths: dict[str, Any]) -> dict[str, Any]:
+    """Every strength of model.augment.AugmentConfig, defaults filled in (raises ValueError)."""
+    from model.augment import AugmentConfig
+
+    strengths = dict(strengths)
+    if "scale" in strengths:
+        strengths["scale"] = tuple(strengths["scale"])
+    try:
+        resolved = AugmentConfig(**strengths)
+    except TypeError as exc:
+        raise ValueError(f"unknown augmentation setting ({exc})") from None
+    out = dataclasses.asdict(resolved)
+    out["scale"] = list(out["scale"])
+    return out
 
 
 # -- files --------------------------------------------------------------------------------
@@ -450,11 +471,16 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                    help="use only a random N of the 60k training images (quick runs)")
     g.add_argument("--no-keep-best", dest="keep_best", action="store_false",
                    help="keep the last epoch's parameters instead of the best validation epoch's")
-    g.add_argument("--augment", choices=("off", "on"), default="off", help="random distortions of each batch")
+    g = parser.add_argument_group("augmentation (model.augment; each strength defaults to AugmentConfig's)")
+    g.add_argument("--augment", choices=("off", "on"), default="off",
+                   help="random affine + elastic + stroke-width distortion of every batch")
+    for flag, kind, text in AUGMENT_FLAGS:
+        g.add_argument(flag, type=kind, default=None, help=text)
     g.add_argument("--mnist-dir", default=None, help="folder holding the four MNIST files (default: env MNIST_DIR)")
     g.add_argument("--cache-dir", default=None, help="MNIST cache folder (default: ~/.cache/digit-canvas)")
     parser.add_argument("--threads", type=int, default=None,
-                        help="BLAS threads (default: every core; applied before NumPy loads)")
+                        help="BLAS threads (default: every core, one less with --augment on; "
+                             "applied before NumPy loads)")
     parser.add_argument("--quick", action="store_true",
                         help=f"preset that reaches 98%% in well under a minute: {QUICK}")
 
@@ -471,7 +497,39 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def _augment_from_args(args: argparse.Namespace) -> dict[str, Any] | None:
-    return None if args.augment == "off" else {}
+    given = {flag: getattr(args, _dest(flag)) for flag, _, _ in AUGMENT_FLAGS}
+    given = {flag: value for flag, value in given.items() if value is not None}
+    if args.augment == "off":
+        if given:
+            raise ValueError(f"{', '.join(given)} given but --augment is off (add --augment on)")
+        return None
+    return {_dest(flag)[4:]: value for flag, value in given.items()}
+
+
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
+def _pair(text: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LO,HI, e.g. 0.9,1.1 (got {text!r})") from None
+    return lo, hi
+
+
+# (flag, type, help); the flag minus "--aug-" with "_" is the AugmentConfig field.
+AUGMENT_FLAGS = (
+    ("--aug-rotation-deg", float, "rotation angle ~ U(-r, r) degrees"),
+    ("--aug-scale", _pair, "isotropic scale ~ U(LO, HI), e.g. 0.9,1.1"),
+    ("--aug-shear", float, "horizontal shear ~ U(-s, s)"),
+    ("--aug-shift-px", float, "shift per axis ~ U(-s, s) pixels"),
+    ("--aug-elastic-alpha", float, "elastic displacement scale in pixels (0: off)"),
+    ("--aug-elastic-sigma", float, "smoothness of the elastic field in pixels"),
+    ("--aug-stroke-fraction", float, "share of images whose stroke width changes"),
+    ("--aug-thicken-max", float, "thicken: blend towards 3x3 dilation ~ U(0, t)"),
+    ("--aug-thin-max", float, "thin: blend towards 3x3 erosion ~ U(0, t)"),
+)
 
 
 def parse_training_args(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
