@@ -1,1 +1,1 @@
-"""The NumPy network, MNIST data and training: a small library with no web dependencies."""
+"""Digit Canvas's NumPy neural network: layers, MLP, optimisers, MNIST, training."""
