@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -200,13 +199,10 @@ def test_download_from_an_http_mirror_verifies_and_caches(tmp_path, serve, small
     assert "downloading train-images-idx3-ubyte.gz" in capsys.readouterr().err
 
 
-def test_a_dead_mirror_falls_through_to_the_next_quickly(tmp_path, serve, dead_url, small_mnist, small_sums):
+def test_a_dead_mirror_falls_through_to_the_next(tmp_path, serve, dead_url, small_mnist, small_sums):
     url = serve(write_files(tmp_path / "www" / "mnist", small_mnist, gz=True).parent)
-    start = time.monotonic()
     fetch_mnist(tmp_path / "cache", mirrors=[dead_url, url], checksums=small_sums, npm_command=None,
                 progress=False)
-    # Not a timing assertion on speed, a bound against hanging on the dead one (timeouts exist).
-    assert time.monotonic() - start < 60
     assert cache_listing(tmp_path / "cache") == sorted(MNIST_FILES)
 
 
