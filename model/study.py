@@ -96,9 +96,9 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m model.study", description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=6, help="the budget: epochs of every run")
+    parser.add_argument("--epochs", type=int, default=10, help="the budget: epochs of every run")
     parser.add_argument("--lr", type=float, default=0.05, help="initial learning rate (SGD, Nesterov 0.9)")
-    parser.add_argument("--seeds", type=int, default=1, help="repeat with seeds 0..N-1 (mean ± std)")
+    parser.add_argument("--seeds", type=int, default=2, help="repeat with seeds 0..N-1 (mean ± std)")
     parser.add_argument("--val-size", type=int, default=5000)
     parser.add_argument("--limit", type=int, default=None, help="random N training images only (quick check)")
     parser.add_argument("--mnist-dir", default=None)
