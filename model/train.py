@@ -440,7 +440,7 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     return sizes
 
 
-QUICK = dict(hidden=(256, 128), epochs=5, batch_size=128, lr=0.1, schedule="cosine", augment="off")
+QUICK = dict(hidden=(256, 128), epochs=6, batch_size=128, lr=0.1, schedule="cosine", augment="off")
 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
