@@ -146,3 +146,5 @@ def test_main_writes_weights_and_a_complete_card(mnist, tmp_path):
     test_acc = np.mean(model.predict(as_features(mnist.test_images)) == mnist.test_labels)
     assert test_acc == pytest.approx(card["test_accuracy"], abs=2e-4)
     assert sorted(p.name for p in out.parent.iterdir()) == ["m.json", "m.npz"]  # no temp files left
+    for path in out.parent.iterdir():  # readable by a server running as another user
+        assert path.stat().st_mode & 0o777 == 0o644
