@@ -31,7 +31,7 @@ import numpy as np
 
 from model.blas import current_threads
 from model.data import load_mnist
-from model.train import QUICK, Split, TrainConfig, as_features, as_labels, train
+from model.train import QUICK, REFERENCE, Split, TrainConfig, as_features, as_labels, train
 
 SIZES = (784, 256, 128, 10)
 
@@ -87,7 +87,7 @@ def matmul_epoch_seconds(n: int, batch: int, repeats: int = 1) -> float:
 
 
 def reference_config(**changes: Any) -> TrainConfig:
-    base = dict(hidden=SIZES[1:-1], batch_size=128, epochs=15, lr=0.1, momentum=0.9, nesterov=True,
+    base = dict(REFERENCE, hidden=SIZES[1:-1], batch_size=128, momentum=0.9, nesterov=True,
                 schedule="cosine", weight_decay=1e-4, keep_best=False)
     return TrainConfig(**{**base, **changes})
 
@@ -171,7 +171,7 @@ def main() -> int:
     _, history = train(reference_config(), split, progress=False)
     t98, e98 = time_to_accuracy(history, 0.98)
     quick_start = time.perf_counter()
-    _, quick_history = train(TrainConfig(**{**QUICK, "augment": None}), split, progress=False)
+    _, quick_history = train(TrainConfig(**QUICK), split, progress=False)
     quick_wall = time.perf_counter() - quick_start
     quick_acc = quick_history["epochs"][-1]["val_accuracy"]
 

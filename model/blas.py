@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Sequence
+from typing import Mapping, Sequence
 
 THREAD_ENV_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -38,22 +38,34 @@ def threads_from_argv(argv: Sequence[str]) -> int | None:
 
 
 def _augmenting(argv: Sequence[str]) -> bool:
+    """Whether a model.train command line augments: on by default, off with --quick or --augment off."""
     args = list(argv)
-    return "--augment=on" in args or any(a == "--augment" and b == "on" for a, b in zip(args, args[1:]))
+    for value in ("on", "off"):
+        if f"--augment={value}" in args or any(a == "--augment" and b == value for a, b in zip(args, args[1:])):
+            return value == "on"
+    return "--quick" not in args
+
+
+def threads_for(argv: Sequence[str], environ: Mapping[str, str]) -> int | None:
+    """The thread count a command line asks for; None: leave the environment's setting alone."""
+    n = threads_from_argv(argv)
+    if n is None and any(var in environ for var in THREAD_ENV_VARS):
+        return None
+    if n is None or n < 1:
+        n = max(1, default_threads() - 1) if _augmenting(argv) else default_threads()
+    return n
 
 
 def apply_threads_flag(argv: Sequence[str]) -> None:
     """Set the BLAS thread count from ``--threads`` (default: every core, unless the env says otherwise).
 
-    With ``--augment on`` the default leaves one core to the augmentation thread: OpenBLAS
+    When augmenting (model.train's default) it leaves one core to the augmentation thread: OpenBLAS
     threads that must share their cores with it wait for each other at every product, and
     an epoch gets several times slower instead of faster.
     """
-    n = threads_from_argv(argv)
-    if n is None and any(var in os.environ for var in THREAD_ENV_VARS):
+    n = threads_for(argv, os.environ)
+    if n is None:
         return
-    if n is None or n < 1:
-        n = max(1, default_threads() - 1) if _augmenting(argv) else default_threads()
     if "numpy" in sys.modules:
         print("warning: NumPy was imported before --threads was applied; "
               "the BLAS thread count may not change", file=sys.stderr)

@@ -35,8 +35,8 @@ DECAYS = {"constant": {"schedule": "constant"}, "step": {"schedule": "step", "st
 
 def study_configs(epochs: int, lr: float, seed: int) -> list[TrainConfig]:
     return [
-        TrainConfig(hidden=hidden, batch_size=batch, epochs=epochs, lr=lr, seed=seed, keep_best=keep_best,
-                    weight_decay=0.0, **DECAYS[decay])
+        TrainConfig(hidden=hidden, batch_size=batch, epochs=epochs, optimizer="sgd", lr=lr, seed=seed,
+                    keep_best=keep_best, weight_decay=0.0, augment=None, **DECAYS[decay])
         for hidden, batch, decay, keep_best in itertools.product(SIZES, BATCHES, DECAYS, (False, True))
     ]
 

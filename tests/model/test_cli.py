@@ -30,7 +30,7 @@ def run(module: str, *args: str) -> subprocess.CompletedProcess:
 def trained(tmp_path_factory):
     """A small model trained by the CLI (--limit), on a temporary output path."""
     out = tmp_path_factory.mktemp("cli") / "small.npz"
-    proc = run("model.train", "--limit", "2500", "--epochs", "2", "--hidden", "48", "--threads", "1",
+    proc = run("model.train", "--quick", "--limit", "2500", "--epochs", "2", "--hidden", "48", "--threads", "1",
                "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     return out, proc
@@ -75,15 +75,17 @@ def test_evaluate_refuses_a_bad_weights_file_clearly(tmp_path):
 
 
 def test_kfold_cli_reports_mean_and_std():
-    proc = run("model.evaluate", "--kfold", "3", "--limit", "1500", "--epochs", "1", "--hidden", "16", "--quiet")
+    proc = run("model.evaluate", "--kfold", "3", "--quick", "--limit", "1500", "--epochs", "1", "--hidden", "16",
+               "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert len(re.findall(r"^fold \d: ", proc.stdout, re.MULTILINE)) == 3
     assert re.search(r"3-fold cross-validation accuracy: [\d.]+% \+- [\d.]+% \(std\)", proc.stdout)
 
 
 def test_cross_validation_holds_out_each_fold_once(mnist):
-    result = cross_validate(TrainConfig(hidden=(32,), epochs=2, batch_size=32, val_size=100, limit=1200),
-                            mnist.train_images, mnist.train_labels, k=4, progress=False)
+    config = TrainConfig(hidden=(32,), epochs=2, batch_size=32, val_size=100, limit=1200, optimizer="sgd",
+                         augment=None)
+    result = cross_validate(config, mnist.train_images, mnist.train_labels, k=4, progress=False)
     assert [f["held_out"] for f in result["folds"]] == [300] * 4
     accs = [f["accuracy"] for f in result["folds"]]
     assert result["mean"] == pytest.approx(np.mean(accs)) and result["std"] == pytest.approx(np.std(accs, ddof=1))

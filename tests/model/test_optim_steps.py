@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from model.blas import threads_from_argv
+from model.blas import default_threads, threads_for, threads_from_argv
 from model.optim import SGD, Adam
 
 
@@ -57,3 +57,14 @@ def test_adam_matches_the_formula():
 ])
 def test_threads_flag_is_read_before_argparse(argv, expected):
     assert threads_from_argv(argv) == expected
+
+
+@pytest.mark.parametrize("argv, spare_core", [
+    ([], True), (["--quick"], False), (["--augment", "off"], False), (["--augment=off"], False),
+    (["--quick", "--augment", "on"], True),
+])
+def test_augmenting_runs_leave_a_core_to_the_augmentation_thread(argv, spare_core):
+    expected = max(1, default_threads() - 1) if spare_core else default_threads()
+    assert threads_for(argv, {}) == expected
+    assert threads_for([*argv, "--threads", "3"], {}) == 3
+    assert threads_for(argv, {"OPENBLAS_NUM_THREADS": "1"}) is None  # the environment decides

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from model.network import MLP
-from model.train import as_features
+from model.train import as_features, build_parser, config_from_args, parse_training_args
 
 WEIGHTS = Path(__file__).resolve().parents[2] / "weights" / "mlp.npz"
 PRODUCT_FLOOR = 0.983  # the product's requirement for any shipped model
@@ -36,3 +36,10 @@ def test_shipped_card_describes_the_shipped_file(shipped, mnist):
     predicted = shipped.predict(as_features(mnist.test_images))
     # Same weights, same images; BLAS rounding may move a borderline image or two.
     assert abs(np.mean(predicted == mnist.test_labels) - card["test_accuracy"]) <= 2e-4
+
+
+def test_plain_train_command_reproduces_the_shipped_recipe():
+    """`python -m model.train` with no flags trains exactly the shipped model's configuration."""
+    card = json.loads(WEIGHTS.with_suffix(".json").read_text())
+    defaults = config_from_args(parse_training_args(build_parser(), []))
+    assert defaults.to_dict() == card["hyperparameters"]

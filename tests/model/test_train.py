@@ -19,7 +19,7 @@ from model.train import (
     train,
 )
 
-SMALL = dict(hidden=(64,), epochs=3, batch_size=64, val_size=300, limit=2000)
+SMALL = dict(hidden=(64,), epochs=3, batch_size=64, val_size=300, limit=2000, optimizer="sgd", augment=None)
 
 
 def _states_equal(a: MLP, b: MLP) -> bool:
@@ -58,7 +58,7 @@ def test_keep_best_restores_the_best_validation_epoch(mnist):
     """
     split = split_train_val(mnist.train_images, mnist.train_labels, 300, seed=0, limit=2000)
     wrong = Split(split.train_x, split.train_y, split.val_x, (split.val_y + 1) % 10)
-    config = dict(hidden=(32,), batch_size=64, schedule="constant", lr=0.05)
+    config = dict(hidden=(32,), batch_size=64, optimizer="sgd", schedule="constant", lr=0.05, augment=None)
     best, history = train(TrainConfig(epochs=4, **config), wrong, progress=False)
     assert history["best_epoch"] == 1 and history["kept_epoch"] == 1
     val_losses = [r["val_loss"] for r in history["epochs"]]
@@ -87,7 +87,8 @@ def test_validation_split_is_disjoint_and_extra_images_only_train():
 def test_train_accepts_arrays_plus_extra_images(mnist):
     x, y = mnist.train_images[:1500], mnist.train_labels[:1500]
     extra = (mnist.test_images[:200], mnist.test_labels[:200])
-    _, history = train(TrainConfig(hidden=(16,), epochs=1, val_size=300), (x, y), progress=False, extra=extra)
+    config = TrainConfig(hidden=(16,), epochs=1, val_size=300, augment=None)
+    _, history = train(config, (x, y), progress=False, extra=extra)
     assert history["train_size"] == 1200 + 200 and history["extra_size"] == 200
 
 
@@ -105,7 +106,7 @@ def test_bad_training_data_is_refused_clearly(bad, message):
 @pytest.mark.parametrize("flags, message", [
     (["--dropout", "1.5"], "dropout"),
     (["--lr", "-1"], "learning rate"),
-    (["--aug-scale", "0.9,1.1"], "--augment is off"),
+    (["--augment", "off", "--aug-scale", "0.9,1.1"], "--augment is off"),
     (["--augment", "on", "--aug-shear", "-1"], "shear"),
 ])
 def test_invalid_flags_give_clear_messages(flags, message):
@@ -118,11 +119,13 @@ def test_quick_preset_can_be_overridden():
     args = parse_training_args(build_parser(), ["--quick", "--epochs", "2"])
     config = config_from_args(args)
     assert config.epochs == 2 and config.hidden == (256, 128)
+    assert config.optimizer == "sgd" and config.lr == 0.1 and config.augment is None
 
 
 def test_main_writes_weights_and_a_complete_card(mnist, tmp_path):
     out = tmp_path / "w" / "m.npz"
-    argv = ["--limit", "1500", "--epochs", "2", "--hidden", "32", "--seed", "3", "--out", str(out), "--quiet"]
+    argv = ["--limit", "1500", "--epochs", "2", "--hidden", "32", "--seed", "3", "--augment", "off",
+            "--out", str(out), "--quiet"]
     assert main(argv) == 0
     card = json.loads(out.with_suffix(".json").read_text())
     for key in ("version", "created_at", "weights_sha256", "architecture", "hyperparameters", "command",
