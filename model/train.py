@@ -590,6 +590,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def train_and_save(
+    config: TrainConfig, mnist: Any, out: str | os.PathLike, *, command: str | None = None,
+    extra: tuple[np.ndarray, np.ndarray] | None = None, progress: bool | TrainingProgress = True,
+) -> tuple[MLP, dict[str, Any]]:
+    """What ``python -m model.train`` does after parsing its flags, for other programs too
+    (the admin retrain): split, train (with ``extra`` images mixed into the training part),
+    evaluate on the test set, write the weights and the model card. Returns (model, card)."""
+    split = split_train_val(mnist.train_images, mnist.train_labels, config.val_size, config.seed,
+                            config.limit, extra)
+    test_x, test_y = as_features(mnist.test_images), as_labels(mnist.test_labels, len(mnist.test_labels))
+    model, history = train(config, split, progress=progress)
+    extra_size = 0 if extra is None else len(extra[0])
+    history["extra_size"] = extra_size
+    validation = _strip_arrays(classification_report(model, split.val_x, split.val_y)) if len(split.val_x) else None
+    card = save_model_and_card(model, {
+        "config": config, "history": history, "command": command,
+        "data": data_description(mnist, config, split, test_x, test_y, extra_size),
+        "test": _strip_arrays(classification_report(model, test_x, test_y)), "validation": validation,
+    }, Path(out))
+    return model, card
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -599,20 +621,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     mnist = load_data(args)
-    split = split_train_val(mnist.train_images, mnist.train_labels, config.val_size, config.seed, config.limit)
-    test_x, test_y = as_features(mnist.test_images), as_labels(mnist.test_labels, len(mnist.test_labels))
-    model, history = train(config, split, progress=not args.quiet)
-    validation = _strip_arrays(classification_report(model, split.val_x, split.val_y)) if len(split.val_x) else None
-    test = _strip_arrays(classification_report(model, test_x, test_y))
-    card = save_model_and_card(model, {
-        "config": config, "history": history, "command": "python -m model.train " + shlex.join(argv),
-        "data": data_description(mnist, config, split, test_x, test_y),
-        "test": test, "validation": validation,
-    }, args.out)
-    val_text = "" if validation is None else f"validation {validation['accuracy']:.2%}, "
+    _, card = train_and_save(config, mnist, args.out, command="python -m model.train " + shlex.join(argv),
+                             progress=not args.quiet)
+    val = card["validation_accuracy"]
     print(
-        f"{card['version']}: {val_text}test {test['accuracy']:.2%} (epoch {history['kept_epoch']} kept) "
-        f"in {history['train_seconds']:.1f}s -> {args.out} + {card_path_for(args.out)}"
+        f"{card['version']}: {'' if val is None else f'validation {val:.2%}, '}test {card['test_accuracy']:.2%} "
+        f"(epoch {card['kept_epoch']} kept) in {card['training_seconds']:.1f}s "
+        f"-> {args.out} + {card_path_for(args.out)}"
     )
     return 0
 

@@ -1,5 +1,6 @@
 """model.train: learning, determinism, best-epoch checkpoint, data handling, the model card."""
 import hashlib
+import io
 import json
 import re
 
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 
 from model.network import MLP
+from model.progress import ProgressBar
 from model.train import (
     Split,
     TrainConfig,
@@ -17,6 +19,7 @@ from model.train import (
     parse_training_args,
     split_train_val,
     train,
+    train_and_save,
 )
 
 SMALL = dict(hidden=(64,), epochs=3, batch_size=64, val_size=300, limit=2000, optimizer="sgd", augment=None)
@@ -151,3 +154,33 @@ def test_main_writes_weights_and_a_complete_card(mnist, tmp_path):
     assert sorted(p.name for p in out.parent.iterdir()) == ["m.json", "m.npz"]  # no temp files left
     for path in out.parent.iterdir():  # readable by a server running as another user
         assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_train_and_save_mixes_extra_images_and_describes_them(mnist, tmp_path):
+    """The admin retrain's entry point: user drawings join training, the card says so."""
+    extra = (np.full((40, 28, 28), 0.25, dtype=np.float32), np.full(40, 7))
+    config = TrainConfig(hidden=(16,), epochs=1, limit=1000, val_size=100, optimizer="sgd", augment=None)
+    model, card = train_and_save(config, mnist, tmp_path / "cand.npz", command="admin retrain", extra=extra,
+                                 progress=False)
+    assert card["data"]["extra_size"] == 40 and card["data"]["train_size"] == 900 + 40
+    assert card["command"] == "admin retrain" and MLP.load(tmp_path / "cand.npz").version == card["version"]
+    assert 0 < card["test_accuracy"] <= 1 and card["test"]["n"] == 10000
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_redraws_on_a_terminal_and_writes_lines_to_a_log():
+    record = {"epoch": 1, "lr": 0.1, "train_loss": 0.5, "train_accuracy": 0.9, "val_loss": 0.4,
+              "val_accuracy": 0.91, "seconds": 2.0}
+    for stream, live in ((_Terminal(), True), (io.StringIO(), False)):
+        bar = ProgressBar(stream)
+        bar.start_epoch(0, 3, steps=10)
+        bar.update(10, 0.5, 0.9)
+        bar.end_epoch(record, best=True)
+        text = stream.getvalue()
+        assert ("left" in text.split("\n")[0] and "\r" in text) == live
+        assert text.rstrip("\n").splitlines()[-1].lstrip("\r").startswith("epoch 1/3 loss 0.5000 acc 90.00%")
+        assert "val_acc 91.00%" in text and "*best*" in text and "(4s left)" in text
