@@ -37,33 +37,33 @@ def threads_from_argv(argv: Sequence[str]) -> int | None:
     return None
 
 
-def _augmenting(argv: Sequence[str]) -> bool:
-    """Whether a model.train command line augments: on by default, off with --quick or --augment off."""
+def _augmenting(argv: Sequence[str], by_default: bool) -> bool:
+    """Whether a training command line augments: --augment on/off, else off with --quick, else the default."""
     args = list(argv)
     for value in ("on", "off"):
         if f"--augment={value}" in args or any(a == "--augment" and b == value for a, b in zip(args, args[1:])):
             return value == "on"
-    return "--quick" not in args
+    return by_default and "--quick" not in args
 
 
-def threads_for(argv: Sequence[str], environ: Mapping[str, str]) -> int | None:
+def threads_for(argv: Sequence[str], environ: Mapping[str, str], augments_by_default: bool = False) -> int | None:
     """The thread count a command line asks for; None: leave the environment's setting alone."""
     n = threads_from_argv(argv)
     if n is None and any(var in environ for var in THREAD_ENV_VARS):
         return None
     if n is None or n < 1:
-        n = max(1, default_threads() - 1) if _augmenting(argv) else default_threads()
+        n = max(1, default_threads() - 1) if _augmenting(argv, augments_by_default) else default_threads()
     return n
 
 
-def apply_threads_flag(argv: Sequence[str]) -> None:
+def apply_threads_flag(argv: Sequence[str], augments_by_default: bool = False) -> None:
     """Set the BLAS thread count from ``--threads`` (default: every core, unless the env says otherwise).
 
     When augmenting (model.train's default) it leaves one core to the augmentation thread: OpenBLAS
     threads that must share their cores with it wait for each other at every product, and
     an epoch gets several times slower instead of faster.
     """
-    n = threads_for(argv, os.environ)
+    n = threads_for(argv, os.environ, augments_by_default)
     if n is None:
         return
     if "numpy" in sys.modules:

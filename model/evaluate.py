@@ -12,7 +12,7 @@ import sys
 if __name__ == "__main__":  # before NumPy is imported: BLAS reads its thread count once
     from model.blas import apply_threads_flag
 
-    apply_threads_flag(sys.argv[1:])
+    apply_threads_flag(sys.argv[1:], augments_by_default="--kfold" in " ".join(sys.argv))
 
 import argparse
 import json

@@ -59,12 +59,13 @@ def test_threads_flag_is_read_before_argparse(argv, expected):
     assert threads_from_argv(argv) == expected
 
 
-@pytest.mark.parametrize("argv, spare_core", [
-    ([], True), (["--quick"], False), (["--augment", "off"], False), (["--augment=off"], False),
-    (["--quick", "--augment", "on"], True),
+@pytest.mark.parametrize("argv, by_default, spare_core", [
+    ([], True, True), (["--quick"], True, False), (["--augment", "off"], True, False),
+    (["--augment=off"], True, False), (["--quick", "--augment", "on"], True, True),
+    ([], False, False), (["--augment", "on"], False, True),
 ])
-def test_augmenting_runs_leave_a_core_to_the_augmentation_thread(argv, spare_core):
+def test_augmenting_runs_leave_a_core_to_the_augmentation_thread(argv, by_default, spare_core):
     expected = max(1, default_threads() - 1) if spare_core else default_threads()
-    assert threads_for(argv, {}) == expected
-    assert threads_for([*argv, "--threads", "3"], {}) == 3
-    assert threads_for(argv, {"OPENBLAS_NUM_THREADS": "1"}) is None  # the environment decides
+    assert threads_for(argv, {}, by_default) == expected
+    assert threads_for([*argv, "--threads", "3"], {}, by_default) == 3
+    assert threads_for(argv, {"OPENBLAS_NUM_THREADS": "1"}, by_default) is None  # the environment decides
