@@ -215,6 +215,32 @@ def _batches(
         yield xbuf[:m], ybuf[:m]
 
 
+def _train_epoch(
+    model: MLP, optimizer: SGD | Adam, schedule: Any, batches: Iterator[tuple[np.ndarray, np.ndarray]],
+    epoch: int, steps: int, progress: TrainingProgress,
+) -> tuple[float, float]:
+    """One pass over the batches; returns the running training loss and accuracy.
+
+    The accuracy comes from the logits of the training forward pass (dropout and
+    augmentation on), so measuring it costs one argmax per batch, no second pass.
+    """
+    loss_sum = 0.0
+    correct = 0
+    seen = 0
+    for step, (xb, yb) in enumerate(batches):
+        optimizer.lr = schedule(epoch + step / steps)
+        logits = model.forward(xb, train=True)
+        loss = model.loss(logits, yb)
+        model.backward()
+        optimizer.step()
+        m = len(yb)
+        loss_sum += loss * m
+        correct += int(np.count_nonzero(logits.argmax(axis=1) == yb))
+        seen += m
+        progress.update(step + 1, loss_sum / seen, correct / seen)
+    return loss_sum / seen, correct / seen
+
+
 def train(
     config: TrainConfig,
     data: Any,
@@ -246,13 +272,12 @@ def train(
     has_val = len(split.val_x) > 0
     augmented = None
     if config.augment is not None:
-        from model.augment import AugmentConfig, BackgroundBatches
+        from model.augment import BackgroundBatches
 
         # Its own stream, used only by the prefetch thread, in order: deterministic.
-        settings = {**config.augment, "scale": tuple(config.augment["scale"])}
         augmented = BackgroundBatches(split.train_x, split.train_y, batch_size,
                                       np.random.default_rng([config.seed, AUGMENT_STREAM]),
-                                      AugmentConfig(**settings))
+                                      _augment_config(config.augment))
     records: list[dict[str, Any]] = []
     best: tuple[float, float] | None = None
     best_state: dict[str, np.ndarray] | None = None
@@ -262,30 +287,17 @@ def train(
     for epoch in range(config.epochs):
         start = time.perf_counter()
         progress.start_epoch(epoch, config.epochs, steps)
-        loss_sum = 0.0
-        correct = 0
-        seen = 0
         if augmented is not None:
             batches: Iterator[tuple[np.ndarray, np.ndarray]] = iter(augmented)
         else:
             batches = _batches(split.train_x, split.train_y, shuffle_rng.permutation(n), batch_size, xbuf, ybuf)
-        for step, (xb, yb) in enumerate(batches):
-            optimizer.lr = schedule(epoch + step / steps)
-            logits = model.forward(xb, train=True)
-            loss = model.loss(logits, yb)
-            model.backward()
-            optimizer.step()
-            m = len(yb)
-            loss_sum += loss * m
-            correct += int(np.count_nonzero(logits.argmax(axis=1) == yb))
-            seen += m
-            progress.update(step + 1, loss_sum / seen, correct / seen)
+        train_loss, train_acc = _train_epoch(model, optimizer, schedule, batches, epoch, steps, progress)
         train_seconds = time.perf_counter() - start
         record: dict[str, Any] = {
             "epoch": epoch + 1,
             "lr": float(optimizer.lr),
-            "train_loss": loss_sum / seen,
-            "train_accuracy": correct / seen,
+            "train_loss": train_loss,
+            "train_accuracy": train_acc,
             "val_loss": None,
             "val_accuracy": None,
         }
@@ -324,18 +336,22 @@ def train(
     return model, history
 
 
-def augment_settings(strengths: dict[str, Any]) -> dict[str, Any]:
-    """Every strength of model.augment.AugmentConfig, defaults filled in (raises ValueError)."""
+def _augment_config(strengths: dict[str, Any]):
+    """model.augment.AugmentConfig from JSON-friendly strengths (scale as a list)."""
     from model.augment import AugmentConfig
 
     strengths = dict(strengths)
     if "scale" in strengths:
         strengths["scale"] = tuple(strengths["scale"])
     try:
-        resolved = AugmentConfig(**strengths)
+        return AugmentConfig(**strengths)
     except TypeError as exc:
         raise ValueError(f"unknown augmentation setting ({exc})") from None
-    out = dataclasses.asdict(resolved)
+
+
+def augment_settings(strengths: dict[str, Any]) -> dict[str, Any]:
+    """Every strength of model.augment.AugmentConfig, defaults filled in (raises ValueError)."""
+    out = dataclasses.asdict(_augment_config(strengths))
     out["scale"] = list(out["scale"])
     return out
 
