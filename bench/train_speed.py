@@ -22,7 +22,6 @@ if __name__ == "__main__":  # before NumPy is imported: BLAS reads its thread co
     apply_threads_flag(sys.argv[1:])
 
 import argparse
-import math
 import statistics
 import time
 from typing import Any

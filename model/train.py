@@ -19,9 +19,6 @@ if __name__ == "__main__":  # before NumPy is imported: BLAS reads its thread co
 
 import argparse
 import dataclasses
-import datetime as dt
-import hashlib
-import json
 import math
 import os
 import shlex
@@ -32,9 +29,9 @@ from typing import Any, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
-from model.blas import current_threads
+from model.card import card_path_for, data_description, save_model_and_card, strip_arrays
 from model.metrics import classification_report, loss_and_accuracy
-from model.network import ACTIVATIONS, MLP, atomic_write_bytes
+from model.network import ACTIVATIONS, MLP
 from model.optim import SCHEDULES, Adam, SGD, make_schedule
 from model.progress import ProgressBar, SilentProgress, TrainingProgress
 
@@ -356,99 +353,6 @@ def augment_settings(strengths: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-# -- files --------------------------------------------------------------------------------
-
-
-def array_sha256(*arrays: np.ndarray) -> str:
-    """SHA-256 over arrays' dtype, shape and bytes: names exactly the data a model saw."""
-    digest = hashlib.sha256()
-    for a in arrays:
-        a = np.ascontiguousarray(a)
-        digest.update(f"{a.dtype.str}{a.shape}".encode())
-        digest.update(memoryview(a).cast("B"))
-    return digest.hexdigest()
-
-
-def params_sha256(model: MLP) -> str:
-    return array_sha256(*model.state().values())
-
-
-def make_version(model: MLP, created: dt.datetime) -> str:
-    """Unique and readable: creation time plus a hash of the parameters."""
-    return f"mlp-{created:%Y%m%d-%H%M%S}-{params_sha256(model)[:8]}"
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, allow_nan=False) + "\n").encode())
-
-
-def card_path_for(weights: str | os.PathLike) -> Path:
-    return Path(weights).with_suffix(".json")
-
-
-def _strip_arrays(report: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in report.items() if not isinstance(v, np.ndarray)}
-
-
-def _json_floats(obj: Any) -> Any:
-    """NaN (e.g. the accuracy of a class absent from a tiny --limit run) becomes null."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _json_floats(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_json_floats(v) for v in obj]
-    return obj
-
-
-def build_card(
-    model: MLP, config: TrainConfig, history: dict[str, Any], *, version: str, created: dt.datetime,
-    weights_sha256: str, command: str | None, data: dict[str, Any], test: dict[str, Any] | None,
-    validation: dict[str, Any] | None,
-) -> dict[str, Any]:
-    """The model card: what the model is, how it was made and how well it does."""
-    kept = history["kept_epoch"]
-    return _json_floats({
-        "version": version,
-        "created_at": created.isoformat(timespec="seconds"),
-        "weights_sha256": weights_sha256,
-        "architecture": {
-            **model.spec,
-            "layers": [model.spec["input_size"], *model.spec["hidden_sizes"], model.spec["num_classes"]],
-            "parameters": model.num_parameters(),
-        },
-        "hyperparameters": config.to_dict(),
-        "command": command,
-        "data": data,
-        "validation_accuracy": None if validation is None else validation["accuracy"],
-        "test_accuracy": None if test is None else test["accuracy"],
-        "validation": validation,
-        "test": test,
-        "best_epoch": history["best_epoch"],
-        "kept_epoch": kept,
-        "curves": history["epochs"],
-        "training_seconds": history["train_seconds"],
-        "blas_threads": current_threads(),
-        "numpy_version": np.__version__,
-    })
-
-
-def save_model_and_card(model: MLP, card_fields: dict[str, Any], out: Path) -> dict[str, Any]:
-    """Save weights (atomic) with the version in their metadata, then the card (atomic)."""
-    created = card_fields.pop("created", None) or dt.datetime.now(dt.timezone.utc).astimezone()
-    version = make_version(model, created)
-    metadata = {
-        "version": version,
-        "created_at": created.isoformat(timespec="seconds"),
-        "test_accuracy": None if card_fields.get("test") is None else card_fields["test"]["accuracy"],
-    }
-    sha = model.save(out, metadata=metadata)
-    card = build_card(model, version=version, created=created, weights_sha256=sha, **card_fields)
-    write_json_atomic(card_path_for(out), card)
-    return card
-
-
 # -- command line -------------------------------------------------------------------------
 
 
@@ -575,24 +479,6 @@ def load_data(args: argparse.Namespace):
         raise SystemExit(2) from None
 
 
-def data_description(mnist: Any, config: TrainConfig, split: Split, test_x: np.ndarray,
-                     test_y: np.ndarray, extra_size: int = 0) -> dict[str, Any]:
-    from model.data import MNIST_SHA256
-
-    return {
-        "source": "MNIST via model.data.load_mnist",
-        "files_sha256": dict(MNIST_SHA256),
-        "train_size": len(split.train_x),
-        "val_size": len(split.val_x),
-        "extra_size": extra_size,
-        "test_size": len(test_x),
-        "split_seed": config.seed,
-        "train_sha256": array_sha256(split.train_x, split.train_y),
-        "val_sha256": array_sha256(split.val_x, split.val_y),
-        "test_sha256": array_sha256(test_x, test_y),
-    }
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m model.train", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -619,11 +505,11 @@ def train_and_save(
     model, history = train(config, split, progress=progress)
     extra_size = 0 if extra is None else len(extra[0])
     history["extra_size"] = extra_size
-    validation = _strip_arrays(classification_report(model, split.val_x, split.val_y)) if len(split.val_x) else None
+    validation = strip_arrays(classification_report(model, split.val_x, split.val_y)) if len(split.val_x) else None
     card = save_model_and_card(model, {
         "config": config, "history": history, "command": command,
         "data": data_description(mnist, config, split, test_x, test_y, extra_size),
-        "test": _strip_arrays(classification_report(model, test_x, test_y)), "validation": validation,
+        "test": strip_arrays(classification_report(model, test_x, test_y)), "validation": validation,
     }, Path(out))
     return model, card
 
