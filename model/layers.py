@@ -154,12 +154,15 @@ class SoftmaxLossLayer:
 
     def forward(self, logits: np.ndarray, labels: np.ndarray) -> float:
         shifted = logits - logits.max(axis=1, keepdims=True)
-        log_norm = np.log(np.exp(shifted).sum(axis=1))
+        probs = np.exp(shifted)  # one exp serves both the loss and the probabilities
+        sums = probs.sum(axis=1)
+        log_norm = np.log(sums)
         n = logits.shape[0]
         rows = np.arange(n)
         # log p(label) = shifted[label] - log sum exp(shifted): finite for logits of any size.
         loss = float(np.mean(log_norm - shifted[rows, labels]))
-        self._probs = np.exp(shifted - log_norm[:, None])
+        probs /= sums[:, None]
+        self._probs = probs
         self._labels = labels
         return loss
 

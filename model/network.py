@@ -238,6 +238,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write to a temporary file in the same folder, fsync, then rename over the target."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o644)  # mkstemp makes 0600: a server running as another user could not read it
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -27,16 +27,29 @@ class SGD:
         self.weight_decay = weight_decay
         self.nesterov = nesterov
         self.velocity = [np.zeros_like(p) for p, _ in self.params]
+        self._scratch = [np.empty_like(p) for p, _ in self.params]
 
     def step(self) -> None:
-        for (p, g), v in zip(self.params, self.velocity):
+        # In place through one scratch array per parameter: no temporaries the size of
+        # the weights, so the step costs a few passes over memory, not allocations.
+        lr, mu = self.lr, self.momentum
+        for (p, g), v, buf in zip(self.params, self.velocity, self._scratch):
             if self.weight_decay and p.ndim == 2:
-                g = g + self.weight_decay * p
-            if self.momentum:
-                v *= self.momentum
+                np.multiply(p, self.weight_decay, out=buf)
+                buf += g
+                g = buf
+            if mu:
+                v *= mu
                 v += g
-                g = g + self.momentum * v if self.nesterov else v
-            p -= self.lr * g
+                if self.nesterov:  # p -= lr * (g + mu * v)
+                    np.multiply(g, lr, out=buf)
+                    p -= buf
+                    np.multiply(v, lr * mu, out=buf)
+                else:
+                    np.multiply(v, lr, out=buf)
+            else:
+                np.multiply(g, lr, out=buf)
+            p -= buf
 
 
 class Adam:
@@ -53,6 +66,7 @@ class Adam:
         self.weight_decay = weight_decay
         self.m = [np.zeros_like(p) for p, _ in self.params]
         self.v = [np.zeros_like(p) for p, _ in self.params]
+        self._scratch = [np.empty_like(p) for p, _ in self.params]
         self.t = 0
 
     def step(self) -> None:
@@ -61,16 +75,21 @@ class Adam:
         # Bias corrections folded into the step size and epsilon: no extra temporaries.
         step_size = self.lr * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
         eps = self.eps * math.sqrt(1 - b2**self.t)
-        for (p, g), m, v in zip(self.params, self.m, self.v):
+        for (p, g), m, v, buf in zip(self.params, self.m, self.v, self._scratch):
             if self.weight_decay and p.ndim == 2:
                 p *= 1 - self.lr * self.weight_decay
             m *= b1
-            m += (1 - b1) * g
+            np.multiply(g, 1 - b1, out=buf)
+            m += buf
             v *= b2
-            v += (1 - b2) * (g * g)
-            denom = np.sqrt(v)
-            denom += eps
-            p -= step_size * (m / denom)
+            np.multiply(g, g, out=buf)
+            buf *= 1 - b2
+            v += buf
+            np.sqrt(v, out=buf)
+            buf += eps
+            np.divide(m, buf, out=buf)
+            buf *= step_size
+            p -= buf
 
 
 OPTIMISERS = {"sgd": SGD, "adam": Adam}

@@ -1,0 +1,211 @@
+"""Training speed of the NumPy MLP (784-256-128-10, batch 128): ``python bench/train_speed.py``.
+
+Measures, with the same BLAS thread count throughout:
+- the pure matrix-product time of one epoch (the 3 forward + 5 backward products of
+  every step, into preallocated arrays), i.e. the floor the training loop can reach;
+- the real epoch time of ``model.train.train`` (median over several epochs and runs);
+- their ratio (the loop's overhead; target <= 1.5), FLOPs per epoch and GFLOP/s;
+- the time to 98% test accuracy of the reference recipe and of the --quick preset;
+- the same model in PyTorch (CPU) when torch is importable (never a requirement).
+Not a test: figures depend on the machine and on what else runs on it.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+if __name__ == "__main__":  # before NumPy is imported: BLAS reads its thread count once
+    from model.blas import apply_threads_flag
+
+    apply_threads_flag(sys.argv[1:])
+
+import argparse
+import statistics
+import time
+from typing import Any
+
+import numpy as np
+
+from model.blas import current_threads
+from model.data import load_mnist
+from model.train import QUICK, REFERENCE, Split, TrainConfig, as_features, as_labels, train
+
+SIZES = (784, 256, 128, 10)
+
+
+def step_products(batch: int, sizes=SIZES) -> list[tuple[int, int, int]]:
+    """(m, k, n) of every product of one training step: forward, then backward.
+
+    Backward: dW of every layer, dx of every layer but the first (its input is the pixels).
+    """
+    layers = list(zip(sizes[:-1], sizes[1:]))
+    forward = [(batch, n_in, n_out) for n_in, n_out in layers]
+    backward = []
+    for i, (n_in, n_out) in reversed(list(enumerate(layers))):
+        backward.append((n_in, batch, n_out))  # dW = x.T @ grad
+        if i > 0:
+            backward.append((batch, n_out, n_in))  # dx = grad @ W.T
+    return forward + backward
+
+
+def epoch_batches(n: int, batch: int) -> list[int]:
+    return [min(batch, n - s) for s in range(0, n, batch)]
+
+
+def flops_per_epoch(n: int, batch: int) -> int:
+    return sum(2 * m * k * p for b in epoch_batches(n, batch) for m, k, p in step_products(b))
+
+
+def matmul_epoch_seconds(n: int, batch: int, repeats: int = 1) -> float:
+    """Median time of one epoch's products alone, with the real transposed operands."""
+    rng = np.random.default_rng(0)
+    weights = [rng.standard_normal((a, b)).astype(np.float32) for a, b in zip(SIZES[:-1], SIZES[1:])]
+    grads = [np.empty_like(w) for w in weights]
+
+    def buffers(b: int):
+        acts = [rng.random((b, s), dtype=np.float32) for s in SIZES]
+        deltas = [rng.standard_normal((b, s)).astype(np.float32) for s in SIZES]
+        return acts, deltas
+
+    sets = {b: buffers(b) for b in set(epoch_batches(n, batch))}
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for b in epoch_batches(n, batch):
+            acts, deltas = sets[b]
+            for i, w in enumerate(weights):  # forward
+                np.matmul(acts[i], w, out=acts[i + 1])
+            for i in reversed(range(len(weights))):  # backward
+                np.matmul(acts[i].T, deltas[i + 1], out=grads[i])
+                if i > 0:
+                    np.matmul(deltas[i + 1], weights[i].T, out=deltas[i])
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def reference_config(**changes: Any) -> TrainConfig:
+    base = dict(REFERENCE, hidden=SIZES[1:-1], batch_size=128, momentum=0.9, nesterov=True,
+                schedule="cosine", weight_decay=1e-4, keep_best=False)
+    return TrainConfig(**{**base, **changes})
+
+
+def numpy_epoch_seconds(split: Split, seed: int) -> float:
+    """One epoch of model.train.train (validation excluded)."""
+    _, history = train(reference_config(epochs=1, seed=seed), split, progress=False)
+    return history["epochs"][0]["train_seconds"]
+
+
+def time_to_accuracy(history: dict[str, Any], target: float) -> tuple[float | None, int | None]:
+    """Training seconds until the first epoch whose held-out accuracy reaches target."""
+    total = 0.0
+    for r in history["epochs"]:
+        total += r["train_seconds"]
+        if r["val_accuracy"] >= target:
+            return total, r["epoch"]
+    return None, None
+
+
+def torch_epoch_runner(x: np.ndarray, y: np.ndarray, threads: int):
+    """A function that trains the same model in PyTorch for one epoch and returns the seconds."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128), torch.nn.ReLU(),
+        torch.nn.Linear(128, 10),
+    )
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+    gen = torch.Generator().manual_seed(0)
+
+    def epoch() -> float:
+        start = time.perf_counter()
+        order = torch.randperm(len(tx), generator=gen)
+        for s in range(0, len(tx), 128):
+            idx = order[s : s + 128]
+            opt.zero_grad(set_to_none=True)
+            loss_fn(model(tx[idx]), ty[idx]).backward()
+            opt.step()
+        return time.perf_counter() - start
+
+    return epoch
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, default=None, help="BLAS threads (default: every core)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="interleaved rounds (products-only epoch, NumPy epoch, PyTorch epoch)")
+    parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
+    args = parser.parse_args()
+    threads = current_threads()
+
+    mnist = load_mnist(progress=False)
+    x = as_features(mnist.train_images)
+    y = as_labels(mnist.train_labels, len(x))
+    test_x, test_y = as_features(mnist.test_images), as_labels(mnist.test_labels, 10000)
+    # All 60,000 images train; the "validation" of this split is the test set, so that
+    # each epoch's record carries the test accuracy (nothing is selected with it here).
+    split = Split(x, y, test_x, test_y)
+    n, batch = len(x), 128
+
+    flops = flops_per_epoch(n, batch)
+    torch_epoch = None if args.no_torch else torch_epoch_runner(x, y, threads)
+    # Interleaved, so that a burst of load from other jobs hits all three alike.
+    rounds = []
+    for r in range(args.rounds):
+        rounds.append((matmul_epoch_seconds(n, batch), numpy_epoch_seconds(split, seed=r),
+                       torch_epoch() if torch_epoch else None))
+        print(f"round {r + 1}: " + ", ".join("-" if t is None else f"{t:.3f}s" for t in rounds[-1]),
+              file=sys.stderr)
+    mm = statistics.median(r[0] for r in rounds)
+    epoch = statistics.median(r[1] for r in rounds)
+    ratio = statistics.median(r[1] / r[0] for r in rounds)
+    _, history = train(reference_config(), split, progress=False)
+    t98, e98 = time_to_accuracy(history, 0.98)
+    quick_start = time.perf_counter()
+    _, quick_history = train(TrainConfig(**QUICK), split, progress=False)
+    quick_wall = time.perf_counter() - quick_start
+    quick_acc = quick_history["epochs"][-1]["val_accuracy"]
+
+    def rate(seconds: float) -> str:
+        return f"{flops / seconds / 1e9:.1f}"
+
+    print(f"## Training speed ({', '.join(map(str, SIZES))}; batch {batch}; {n} images/epoch; "
+          f"{threads} BLAS thread(s))\n")
+    print("| measure | value |\n| --- | --- |")
+    print(f"| products per step | {len(step_products(batch))} (3 forward, 5 backward) |")
+    print(f"| FLOPs per epoch (products) | {flops / 1e9:.1f} GFLOP |")
+    print(f"| pure product time per epoch (median of {len(rounds)}) | {mm:.3f} s ({rate(mm)} GFLOP/s) |")
+    print(f"| real epoch time, `model.train.train` (median of {len(rounds)}) | {epoch:.3f} s "
+          f"({rate(epoch)} GFLOP/s) |")
+    print(f"| real / pure products (median of the per-round ratios) | {ratio:.2f}x |")
+    print(f"| per round: products / NumPy epoch (s) | "
+          f"{', '.join(f'{r[0]:.2f} / {r[1]:.2f}' for r in rounds)} |")
+    if t98 is None:
+        print("| reference recipe (15 epochs, cosine) | never reached 98% test accuracy |")
+    else:
+        print(f"| reference recipe: time to 98% test accuracy | {t98:.1f} s (epoch {e98}); final "
+              f"{history['epochs'][-1]['val_accuracy']:.2%} after {history['train_seconds']:.1f} s |")
+    print(f"| --quick preset ({QUICK['epochs']} epochs) | {quick_acc:.2%} test accuracy, "
+          f"{quick_wall:.1f} s wall |")
+    if torch_epoch is None:
+        print("| PyTorch CPU | not measured (torch not importable or --no-torch) |")
+    else:
+        import torch
+
+        t = statistics.median(r[2] for r in rounds)
+        print(f"| PyTorch {torch.__version__} CPU, same model/batch/optimiser, {threads} thread(s) | "
+              f"{t:.3f} s per epoch (median of {len(rounds)}): NumPy / PyTorch = "
+              f"{statistics.median(r[1] / r[2] for r in rounds):.2f}x |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

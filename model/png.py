@@ -1,0 +1,46 @@
+"""Grayscale PNG files from NumPy arrays with the standard library's zlib (model/ has no Pillow)."""
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """An 8-bit grayscale PNG of a 2-D array: uint8 as is, floats in [0, 1] scaled to 0-255."""
+    image = np.asarray(image)
+    if image.ndim != 2 or image.size == 0:
+        raise ValueError(f"expected a non-empty 2-D image, got shape {image.shape}")
+    if image.dtype != np.uint8:
+        image = np.round(np.clip(image, 0.0, 1.0) * 255).astype(np.uint8)
+    height, width = image.shape
+    rows = np.empty((height, width + 1), dtype=np.uint8)
+    rows[:, 0] = 0  # filter type "none" on every scanline
+    rows[:, 1:] = image
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit, grayscale
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 9))
+        + _chunk(b"IEND", b"")
+    )
+
+
+def tile(images: np.ndarray, columns: int = 10, scale: int = 2, gap: int = 2) -> np.ndarray:
+    """Lay (n, h, w) images out in a grid, each enlarged ``scale`` times, on a mid-grey background."""
+    images = np.asarray(images, dtype=np.float32)
+    n, h, w = images.shape
+    columns = max(1, min(columns, n))
+    rows = -(-n // columns)
+    big = images.repeat(scale, axis=1).repeat(scale, axis=2)
+    th, tw = h * scale + gap, w * scale + gap
+    grid = np.full((rows * th + gap, columns * tw + gap), 0.5, dtype=np.float32)
+    for i, img in enumerate(big):
+        r, c = divmod(i, columns)
+        grid[gap + r * th : gap + r * th + h * scale, gap + c * tw : gap + c * tw + w * scale] = img
+    return grid

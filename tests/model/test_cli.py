@@ -1,0 +1,123 @@
+"""The train and evaluate command lines, run for real as subprocesses on small data."""
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from model.evaluate import confident_errors, cross_validate
+from model.metrics import classification_report
+from model.network import MLP
+from model.png import encode_png, tile
+from model.train import TrainConfig, as_features, as_labels
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(module: str, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A small model trained by the CLI (--limit), on a temporary output path."""
+    out = tmp_path_factory.mktemp("cli") / "small.npz"
+    proc = run("model.train", "--quick", "--limit", "2500", "--epochs", "2", "--hidden", "48", "--threads", "1",
+               "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out, proc
+
+
+def test_train_cli_runs_end_to_end(trained):
+    out, proc = trained
+    assert "epoch 2/2" in proc.stderr and "val_acc" in proc.stderr  # the per-epoch progress
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["blas_threads"] == 1  # --threads reached BLAS's environment before NumPy loaded
+    assert card["command"].endswith(f"--out {out}")
+    assert card["version"] in proc.stdout and f"test {card['test_accuracy']:.2%}" in proc.stdout
+
+
+def test_evaluate_prints_the_accuracy_of_the_model(trained, mnist, tmp_path):
+    out, _ = trained
+    model = MLP.load(out)
+    x, y = as_features(mnist.test_images), as_labels(mnist.test_labels, 10000)
+    correct = int(np.sum(model.predict(x) == y))
+    proc = run("model.evaluate", str(out), "--top", "5", "--save-errors", str(tmp_path / "errors"))
+    assert proc.returncode == 0, proc.stderr
+    match = re.search(r"test accuracy: ([\d.]+)% \((\d+)/10000\)", proc.stdout)
+    assert match and int(match.group(2)) == correct
+    assert float(match.group(1)) == pytest.approx(correct / 100, abs=0.005)
+    rows = re.findall(r"^\s+(\d+)\s+(\d)\s+(\d)\s+([\d.]+)$", proc.stdout, re.MULTILINE)
+    assert len(rows) == 5
+    for index, true, predicted, _ in rows:
+        assert int(y[int(index)]) == int(true) != int(predicted) == int(model.predict(x[int(index)])[0])
+    confidences = [float(r[3]) for r in rows]
+    assert confidences == sorted(confidences, reverse=True)
+    pngs = sorted((tmp_path / "errors").glob("0*.png"))
+    assert len(pngs) == 5 and (tmp_path / "errors" / "errors_grid.png").exists()
+    first = np.array(Image.open(pngs[0]))
+    np.testing.assert_array_equal(first, mnist.test_images[int(rows[0][0])])
+
+
+def test_evaluate_refuses_a_bad_weights_file_clearly(tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a model")
+    proc = run("model.evaluate", str(bad))
+    assert proc.returncode == 2 and "not a readable .npz" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_kfold_cli_reports_mean_and_std():
+    proc = run("model.evaluate", "--kfold", "3", "--quick", "--limit", "1500", "--epochs", "1", "--hidden", "16",
+               "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert len(re.findall(r"^fold \d: ", proc.stdout, re.MULTILINE)) == 3
+    assert re.search(r"3-fold cross-validation accuracy: [\d.]+% \+- [\d.]+% \(std\)", proc.stdout)
+
+
+def test_cross_validation_holds_out_each_fold_once(mnist):
+    config = TrainConfig(hidden=(32,), epochs=2, batch_size=32, val_size=100, limit=1200, optimizer="sgd",
+                         augment=None)
+    result = cross_validate(config, mnist.train_images, mnist.train_labels, k=4, progress=False)
+    assert [f["held_out"] for f in result["folds"]] == [300] * 4
+    accs = [f["accuracy"] for f in result["folds"]]
+    assert result["mean"] == pytest.approx(np.mean(accs)) and result["std"] == pytest.approx(np.std(accs, ddof=1))
+    assert min(accs) > 0.5
+
+
+def test_confident_errors_are_the_surest_wrong_answers():
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]], dtype=np.float32)
+    report = {"probabilities": probs, "predicted": probs.argmax(axis=1)}
+    errors = confident_errors(report, np.array([0, 0, 1, 0]), top=5)
+    assert [(e["index"], e["true"], e["predicted"]) for e in errors] == [(1, 0, 1), (3, 0, 1), (2, 1, 0)]
+    assert [e["confidence"] for e in errors] == pytest.approx([0.8, 0.7, 0.6])
+
+
+def test_png_encoder_round_trips_through_pillow():
+    image = np.arange(28 * 30, dtype=np.uint8).reshape(28, 30)
+    np.testing.assert_array_equal(np.array(Image.open(io.BytesIO(encode_png(image)))), image)
+    floats = np.linspace(0, 1, 12, dtype=np.float32).reshape(3, 4)
+    decoded = np.array(Image.open(io.BytesIO(encode_png(floats))))
+    np.testing.assert_array_equal(decoded, np.round(floats * 255).astype(np.uint8))
+    grid = tile(np.ones((3, 2, 2)), columns=2, scale=2, gap=1)
+    assert grid.shape == (2 * 5 + 1, 2 * 5 + 1) and grid[1, 1] == 1.0 and grid[0, 0] == 0.5
+
+
+def test_classification_report_matches_a_hand_count():
+    model = MLP(input_size=784, hidden_sizes=(8,), seed=0)
+    x = np.random.default_rng(0).random((50, 784), dtype=np.float32)
+    y = np.random.default_rng(1).integers(0, 10, 50)
+    report = classification_report(model, x, y)
+    predicted = model.predict(x)
+    assert report["accuracy"] == np.mean(predicted == y)
+    cm = np.array(report["confusion_matrix"])
+    for t, p in zip(y, predicted):
+        cm[t, p] -= 1
+    assert not cm.any()

@@ -1,0 +1,71 @@
+"""The in-place optimiser steps equal the textbook formulas; BLAS thread flag parsing."""
+import numpy as np
+import pytest
+
+from model.blas import default_threads, threads_for, threads_from_argv
+from model.optim import SGD, Adam
+
+
+def _pairs(seed=0):
+    rng = np.random.default_rng(seed)
+    return [(rng.standard_normal((6, 4)), np.zeros((6, 4))), (rng.standard_normal(4), np.zeros(4))]
+
+
+@pytest.mark.parametrize("momentum, nesterov", [(0.0, False), (0.9, False), (0.9, True)])
+def test_sgd_matches_the_formula(momentum, nesterov):
+    lr, wd = 0.1, 1e-2
+    pairs = _pairs()
+    ref = [p.copy() for p, _ in pairs]
+    vel = [np.zeros_like(p) for p in ref]
+    opt = SGD(pairs, lr=lr, momentum=momentum, weight_decay=wd, nesterov=nesterov)
+    rng = np.random.default_rng(1)
+    for _ in range(10):
+        for (p, g), r, v in zip(pairs, ref, vel):
+            g[...] = rng.standard_normal(g.shape)
+            d = g + wd * r if r.ndim == 2 else g.copy()
+            v[...] = momentum * v + d
+            r -= lr * ((d + momentum * v) if nesterov else (v if momentum else d))
+        opt.step()
+    for (p, _), r in zip(pairs, ref):
+        np.testing.assert_allclose(p, r, rtol=1e-12, atol=1e-12)
+
+
+def test_adam_matches_the_formula():
+    lr, b1, b2, eps, wd = 1e-2, 0.9, 0.999, 1e-8, 1e-2
+    pairs = _pairs()
+    ref = [p.copy() for p, _ in pairs]
+    m = [np.zeros_like(p) for p in ref]
+    v = [np.zeros_like(p) for p in ref]
+    opt = Adam(pairs, lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd)
+    rng = np.random.default_rng(1)
+    for t in range(1, 11):
+        for i, ((p, g), r) in enumerate(zip(pairs, ref)):
+            g[...] = rng.standard_normal(g.shape)
+            if r.ndim == 2:
+                r *= 1 - lr * wd
+            m[i] = b1 * m[i] + (1 - b1) * g
+            v[i] = b2 * v[i] + (1 - b2) * g * g
+            r -= lr * (m[i] / (1 - b1**t)) / (np.sqrt(v[i] / (1 - b2**t)) + eps)
+        opt.step()
+    for (p, _), r in zip(pairs, ref):
+        np.testing.assert_allclose(p, r, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--threads", "3"], 3), (["--epochs", "2", "--threads=1"], 1), (["--epochs", "2"], None),
+    (["--threads", "x"], None), (["--threads"], None),
+])
+def test_threads_flag_is_read_before_argparse(argv, expected):
+    assert threads_from_argv(argv) == expected
+
+
+@pytest.mark.parametrize("argv, by_default, spare_core", [
+    ([], True, True), (["--quick"], True, False), (["--augment", "off"], True, False),
+    (["--augment=off"], True, False), (["--quick", "--augment", "on"], True, True),
+    ([], False, False), (["--augment", "on"], False, True),
+])
+def test_augmenting_runs_leave_a_core_to_the_augmentation_thread(argv, by_default, spare_core):
+    expected = max(1, default_threads() - 1) if spare_core else default_threads()
+    assert threads_for(argv, {}, by_default) == expected
+    assert threads_for([*argv, "--threads", "3"], {}, by_default) == 3
+    assert threads_for(argv, {"OPENBLAS_NUM_THREADS": "1"}, by_default) is None  # the environment decides
