@@ -145,9 +145,13 @@ export class DrawingPad {
       this.#render();
     };
     const observer = new ResizeObserver(([entry]) => {
+      const width = entry.contentRect.width * devicePixelRatio;
+      const height = entry.contentRect.height * devicePixelRatio;
+      // The exact device-pixel box when the browser gives one that agrees (emulated
+      // densities, e.g. in devtools, may report CSS pixels there).
       const box = entry.devicePixelContentBoxSize?.[0];
-      if (box) fit(box.inlineSize, box.blockSize);
-      else fit(entry.contentRect.width * devicePixelRatio, entry.contentRect.height * devicePixelRatio);
+      if (box && Math.abs(box.inlineSize - width) <= 2) fit(box.inlineSize, box.blockSize);
+      else fit(width, height);
     });
     try {
       observer.observe(this.#canvas, { box: 'device-pixel-content-box' });
