@@ -6,6 +6,7 @@ import re
 
 from playwright.sync_api import Page
 
+UNSURE_BELOW = 0.6  # as in static/js/results.js
 PERCENT = re.compile(r"^(<1|\d{1,3})%$")
 
 
@@ -59,4 +60,6 @@ def assert_shows(page: Page, prediction: dict) -> None:
     assert preview.is_visible()
     assert preview.get_attribute("src").startswith("data:image/")
     assert preview.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [28, 28]
-    assert page.locator("#confidence").inner_text().startswith(f"{js_round(100 * prediction['probabilities'][digit])}%")
+    confidence = prediction["probabilities"][digit]
+    assert page.locator("#confidence").inner_text().startswith(f"{js_round(100 * confidence)}%")
+    assert page.locator("#unsure").is_visible() == (confidence < UNSURE_BELOW)
