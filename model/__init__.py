@@ -1,0 +1,1 @@
+"""Digit Canvas's NumPy neural network: layers, MLP, optimisers, MNIST, training."""

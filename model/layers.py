@@ -1,0 +1,176 @@
+"""The building blocks of the MLP, each with forward, backward, params and grads.
+
+Every layer keeps what its backward pass needs from the last forward pass, and
+writes parameter gradients into preallocated arrays (``grads``) in the same order
+as ``params``, so an optimiser can update them in place. Arrays are float32 in
+training and inference; the gradient checks run the same code in float64.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class Layer:
+    """A layer with no parameters; subclasses override forward and backward."""
+
+    params: list[np.ndarray]
+    grads: list[np.ndarray]
+
+    def __init__(self) -> None:
+        self.params = []
+        self.grads = []
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class FullyConnectedLayer(Layer):
+    """y = x W + b, with He (ReLU family) or Xavier (tanh, sigmoid) initialisation.
+
+    The first layer of a network sets ``needs_input_grad=False``: nobody uses the
+    gradient with respect to the pixels, and skipping it saves the largest matmul
+    of the backward pass.
+    """
+
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        rng: np.random.Generator,
+        init: str = "he",
+        dtype: type = np.float32,
+        needs_input_grad: bool = True,
+    ) -> None:
+        super().__init__()
+        if init == "he":
+            std = np.sqrt(2.0 / n_in)
+        elif init == "xavier":
+            std = np.sqrt(2.0 / (n_in + n_out))
+        else:
+            raise ValueError(f"unknown initialisation {init!r} (use 'he' or 'xavier')")
+        self.W = (rng.standard_normal((n_in, n_out)) * std).astype(dtype)
+        self.b = np.zeros(n_out, dtype=dtype)
+        self.dW = np.zeros_like(self.W)
+        self.db = np.zeros_like(self.b)
+        self.params = [self.W, self.b]
+        self.grads = [self.dW, self.db]
+        self.needs_input_grad = needs_input_grad
+        self._x: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        self._x = x
+        out = x @ self.W
+        out += self.b
+        return out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        np.matmul(self._x.T, grad_out, out=self.dW)
+        np.sum(grad_out, axis=0, out=self.db)
+        if not self.needs_input_grad:
+            return None  # type: ignore[return-value]
+        return grad_out @ self.W.T
+
+
+class ReLULayer(Layer):
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        self._mask = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out * self._mask
+
+
+class LeakyReLULayer(Layer):
+    def __init__(self, slope: float = 0.01) -> None:
+        super().__init__()
+        self.slope = slope
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        self._scale = np.where(x > 0, 1.0, self.slope).astype(x.dtype)
+        return x * self._scale
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out * self._scale
+
+
+class TanhLayer(Layer):
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        self._y = np.tanh(x)
+        return self._y
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out * (1 - self._y * self._y)
+
+
+class SigmoidLayer(Layer):
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        # Written through tanh so that huge |x| cannot overflow exp.
+        self._y = 0.5 * (np.tanh(0.5 * x) + 1)
+        return self._y
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        return grad_out * self._y * (1 - self._y)
+
+
+class DropoutLayer(Layer):
+    """Inverted dropout: scales kept units by 1/(1-p) in training, identity at inference."""
+
+    def __init__(self, p: float, rng: np.random.Generator) -> None:
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+        self.p = p
+        self.rng = rng
+        self._mask: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        if not train or self.p == 0.0:
+            self._mask = None
+            return x
+        keep = self.rng.random(x.shape, dtype=np.float32) >= self.p
+        self._mask = keep.astype(x.dtype)
+        self._mask *= 1.0 / (1.0 - self.p)
+        return x * self._mask
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        if self._mask is None:
+            return grad_out
+        return grad_out * self._mask
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, stable for any finite logits (shifts by the row maximum)."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
+class SoftmaxLossLayer:
+    """Softmax + mean cross-entropy in one layer, so the backward pass is (p - y) / n."""
+
+    def forward(self, logits: np.ndarray, labels: np.ndarray) -> float:
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        log_norm = np.log(np.exp(shifted).sum(axis=1))
+        n = logits.shape[0]
+        rows = np.arange(n)
+        # log p(label) = shifted[label] - log sum exp(shifted): finite for logits of any size.
+        loss = float(np.mean(log_norm - shifted[rows, labels]))
+        self._probs = np.exp(shifted - log_norm[:, None])
+        self._labels = labels
+        return loss
+
+    def backward(self) -> np.ndarray:
+        grad = self._probs.copy()
+        n = grad.shape[0]
+        grad[np.arange(n), self._labels] -= 1
+        grad /= n
+        return grad
+
+    @property
+    def probs(self) -> np.ndarray:
+        """Softmax probabilities of the last forward pass (spares a second softmax)."""
+        return self._probs
