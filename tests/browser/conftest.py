@@ -7,11 +7,8 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from tests.browser.chromium import ChromiumMissing, launch
+from tests.browser.contexts import DESKTOP, PHONE, open_page
 from tests.browser.live_server import LiveServer
-
-DESKTOP = {"viewport": {"width": 1280, "height": 800}, "locale": "en-GB"}
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True,
-         "has_touch": True, "locale": "en-US"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -49,23 +46,13 @@ def own_server(tmp_path) -> Iterator[LiveServer]:
         yield live
 
 
-def open_page(browser: Browser, url: str, **context_options) -> Iterator[Page]:
-    """A page in a fresh context (own storage); fails the test on any uncaught script error."""
-    context = browser.new_context(**context_options)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(url)
-    yield page
-    context.close()
-    assert not errors, f"script errors on the page: {errors}"
-
-
 @pytest.fixture
 def page(browser: Browser, server: LiveServer) -> Iterator[Page]:
-    yield from open_page(browser, server.url + "/", **DESKTOP)
+    with open_page(browser, server.url + "/", **DESKTOP) as page:
+        yield page
 
 
 @pytest.fixture
 def phone(browser: Browser, server: LiveServer) -> Iterator[Page]:
-    yield from open_page(browser, server.url + "/", **PHONE)
+    with open_page(browser, server.url + "/", **PHONE) as page:
+        yield page

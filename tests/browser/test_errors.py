@@ -3,9 +3,9 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import DESKTOP, open_page
+from tests.browser.contexts import DESKTOP, open_page
 from tests.browser.drawing import DIGITS, draw_and_wait, draw_with_mouse
 from tests.browser.live_server import LiveServer
 
@@ -14,7 +14,8 @@ NOT_AN_IMAGE = json.dumps({"image": "data:image/png;base64,bm90IGFuIGltYWdl"})
 
 @pytest.fixture
 def page_on_own_server(browser: Browser, own_server: LiveServer) -> Iterator[Page]:
-    yield from open_page(browser, own_server.url + "/", **DESKTOP)
+    with open_page(browser, own_server.url + "/", **DESKTOP) as page:
+        yield page
 
 
 def test_server_down_says_it_cannot_reach_the_server(page_on_own_server: Page, own_server: LiveServer) -> None:

@@ -1,7 +1,7 @@
 """English and Simplified Chinese: chosen from the browser, switchable, remembered."""
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import DESKTOP, open_page
+from tests.browser.contexts import DESKTOP, open_page
 from tests.browser.drawing import DIGITS, draw_and_wait
 from tests.browser.live_server import LiveServer
 
@@ -31,7 +31,7 @@ def test_switching_language_changes_the_text_and_is_remembered(page: Page) -> No
 
 
 def test_default_language_follows_the_browser(browser: Browser, server: LiveServer) -> None:
-    for page in open_page(browser, server.url + "/", **{**DESKTOP, "locale": "zh-CN"}):
+    with open_page(browser, server.url + "/", **{**DESKTOP, "locale": "zh-CN"}) as page:
         expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
         expect(page.locator("#lang")).to_have_value("zh")
         expect(page.locator("#clear")).to_contain_text("清除")

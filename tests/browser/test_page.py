@@ -1,10 +1,8 @@
 """The page itself: works under a strict Content-Security-Policy, and is accessible."""
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from tests.browser.conftest import DESKTOP, open_page
+from tests.browser.contexts import DESKTOP, open_page
 from tests.browser.drawing import DIGITS, draw_and_wait, draw_with_mouse
 from tests.browser.live_server import LiveServer
 from tests.browser.page_state import assert_shows
@@ -98,7 +96,7 @@ def test_controls_are_labelled_and_in_a_logical_focus_order(page: Page) -> None:
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_colour_contrast_meets_wcag_aa(browser: Browser, server: LiveServer, scheme: str) -> None:
-    for page in open_page(browser, server.url + "/", **DESKTOP, color_scheme=scheme):
+    with open_page(browser, server.url + "/", **DESKTOP, color_scheme=scheme) as page:
         colours = page.evaluate(COLOURS, [".pad-placeholder"])  # empty state, on the white paper
         draw_and_wait(page, DIGITS[7])
         colours += page.evaluate(COLOURS, TEXT)
