@@ -1,0 +1,129 @@
+"""The JSON API: /predict, /healthz, /api/model, /openapi.json."""
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import numpy as np
+from flask import Blueprint, current_app, request
+
+from app.decode import (
+    ACCEPTED_MEDIA_TYPES,
+    ACCEPTED_NAMES,
+    ImageRejected,
+    ImageTooLarge,
+    UndecodableImage,
+    UnsupportedImageType,
+    decode_image,
+    image_bytes_from_text,
+)
+from app.errors import ApiError
+from app.model_holder import LoadedModel
+from app.openapi import build_openapi
+from app.preprocess import WORK_SIZE, EmptyImage, ModelInput, preprocess
+
+bp = Blueprint("api", __name__)
+
+REJECTIONS: dict[type[Exception], tuple[int, str]] = {
+    UndecodableImage: (400, "undecodable_image"),
+    ImageTooLarge: (413, "too_many_pixels"),
+    UnsupportedImageType: (415, "unsupported_media_type"),
+    EmptyImage: (422, "empty_image"),
+}
+
+
+def current_model() -> LoadedModel:
+    """This worker's model, read once per request (a hot swap replaces it in one assignment)."""
+    return current_app.extensions["model_holder"].current
+
+
+@bp.post("/predict")
+def predict() -> dict[str, Any]:
+    data = read_image_bytes()
+    model_input = image_to_model_input(data)
+    model = current_model()
+    probabilities = model.predict_proba(model_input.vector).astype(np.float64)
+    probabilities /= probabilities.sum()
+    digit = int(probabilities.argmax())
+    return {
+        "digit": digit,
+        "probabilities": probabilities.tolist(),
+        "confidence": float(probabilities[digit]),
+        "preview": "data:image/png;base64," + base64.b64encode(model_input.preview_png).decode("ascii"),
+        "model": model.version,
+    }
+
+
+def read_image_bytes() -> bytes:
+    """The uploaded image's bytes from whichever of the three accepted request forms was used."""
+    mimetype = request.mimetype
+    max_bytes = current_app.config["MAX_CONTENT_LENGTH"]
+    try:
+        if mimetype == "multipart/form-data":
+            upload = request.files.get("image")
+            if upload is not None:
+                return upload.read()
+            if "image" in request.form:
+                return image_bytes_from_text(request.form["image"], max_bytes)
+            raise ApiError(400, "missing_image", "the multipart form has no file field named 'image'")
+        if mimetype == "application/json" or mimetype.endswith("+json"):
+            return image_bytes_from_json()
+        if mimetype in ACCEPTED_MEDIA_TYPES:
+            return request.get_data(cache=False)
+    except ImageRejected as exc:
+        raise rejection(exc) from None
+    if not mimetype:
+        raise ApiError(415, "unsupported_media_type", f"no Content-Type; {HOW_TO_SEND}")
+    raise ApiError(415, "unsupported_media_type", f"Content-Type {mimetype} is not accepted; {HOW_TO_SEND}")
+
+
+HOW_TO_SEND = (
+    f"send multipart/form-data with a file field 'image', a raw {ACCEPTED_NAMES} body with its image/* "
+    "Content-Type, or application/json {\"image\": \"<data URL or base64>\"}"
+)
+
+
+def image_bytes_from_json() -> bytes:
+    payload = request.get_json(silent=True)
+    if payload is None:
+        raise ApiError(400, "malformed_json", "the body is not valid JSON")
+    if not isinstance(payload, dict) or "image" not in payload:
+        raise ApiError(400, "missing_image", 'the JSON body must be an object with an "image" key')
+    if not isinstance(payload["image"], str):
+        raise ApiError(400, "malformed_request", '"image" must be a string: a data URL or base64')
+    return image_bytes_from_text(payload["image"], current_app.config["MAX_CONTENT_LENGTH"])
+
+
+def image_to_model_input(data: bytes) -> ModelInput:
+    """Decode, validate and preprocess; every failure becomes a 4xx with a clear message."""
+    try:
+        image = decode_image(data, current_app.config["MAX_IMAGE_PIXELS"], work_size=WORK_SIZE)
+        return preprocess(image)
+    except (ImageRejected, EmptyImage) as exc:
+        raise rejection(exc) from None
+    except Exception:  # hostile input must never produce a 5xx; the log keeps the bug visible
+        current_app.logger.exception("could not process an uploaded image")
+        raise ApiError(400, "undecodable_image", "the image could not be processed") from None
+
+
+def rejection(exc: Exception) -> ApiError:
+    for kind, (status, code) in REJECTIONS.items():
+        if isinstance(exc, kind):
+            return ApiError(status, code, str(exc))
+    return ApiError(400, "bad_request", str(exc))
+
+
+@bp.get("/healthz")
+def healthz() -> dict[str, Any]:
+    model = current_model()
+    return {"status": "ok", "model": model.version, "sha256": model.sha256}
+
+
+@bp.get("/api/model")
+def model_card() -> dict[str, Any]:
+    return current_model().describe()
+
+
+@bp.get("/openapi.json")
+def openapi() -> dict[str, Any]:
+    return build_openapi()

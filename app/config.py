@@ -1,0 +1,45 @@
+"""Settings from environment variables, with defaults that work from a clean checkout."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_WEIGHTS = "weights/mlp.npz"
+DEFAULT_MAX_CONTENT_LENGTH = 5 * 1024 * 1024  # bytes of a request body (a 280x280 PNG is ~10 KB)
+DEFAULT_MAX_IMAGE_PIXELS = 16_000_000  # 4000x4000: any phone photo, not a decompression bomb
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Flask config keys from DIGIT_CANVAS_WEIGHTS, DIGIT_CANVAS_MAX_CONTENT_LENGTH,
+    DIGIT_CANVAS_MAX_IMAGE_PIXELS, HOST and PORT; relative paths are relative to the repo."""
+    env = os.environ if environ is None else environ
+    return {
+        "WEIGHTS_PATH": str(resolve_path(env.get("DIGIT_CANVAS_WEIGHTS") or DEFAULT_WEIGHTS)),
+        "MAX_CONTENT_LENGTH": positive_int(env, "DIGIT_CANVAS_MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH),
+        "MAX_IMAGE_PIXELS": positive_int(env, "DIGIT_CANVAS_MAX_IMAGE_PIXELS", DEFAULT_MAX_IMAGE_PIXELS),
+        "HOST": env.get("HOST") or DEFAULT_HOST,
+        "PORT": positive_int(env, "PORT", DEFAULT_PORT),
+    }
+
+
+def resolve_path(path: str | os.PathLike) -> Path:
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip().replace("_", ""))
+    except ValueError:
+        raise ValueError(f"environment variable {name} must be a whole number, got {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"environment variable {name} must be positive, got {value}")
+    return value

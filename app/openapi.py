@@ -1,0 +1,172 @@
+"""The API described in OpenAPI 3.1 (its schemas are JSON Schema 2020-12, testable with jsonschema)."""
+from __future__ import annotations
+
+from typing import Any
+
+from app.decode import ACCEPTED_NAMES
+
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "additionalProperties": False,
+            "properties": {
+                "code": {"type": "string", "description": "stable machine-readable code, e.g. empty_image"},
+                "message": {"type": "string", "description": "what went wrong, for a person"},
+            },
+        }
+    },
+}
+
+PREDICTION = {
+    "type": "object",
+    "required": ["digit", "probabilities", "confidence", "preview", "model"],
+    "properties": {
+        "digit": {"type": "integer", "minimum": 0, "maximum": 9},
+        "probabilities": {
+            "type": "array",
+            "items": {"type": "number", "minimum": 0, "maximum": 1},
+            "minItems": 10,
+            "maxItems": 10,
+            "description": "one probability per digit 0-9, summing to 1",
+        },
+        "confidence": {"type": "number", "minimum": 0, "maximum": 1, "description": "probability of `digit`"},
+        "preview": {
+            "type": "string",
+            "pattern": "^data:image/png;base64,",
+            "description": "the 28x28 greyscale image the model saw, as a PNG data URL",
+        },
+        "model": {"type": "string", "description": "version of the model that answered"},
+    },
+}
+
+HEALTH = {
+    "type": "object",
+    "required": ["status", "model"],
+    "properties": {
+        "status": {"const": "ok"},
+        "model": {"type": "string", "description": "version of the loaded model"},
+        "sha256": {"type": "string", "description": "SHA-256 of the loaded weights file"},
+    },
+}
+
+MODEL_INFO = {
+    "type": "object",
+    "required": ["version", "sha256", "architecture", "metadata", "card"],
+    "properties": {
+        "version": {"type": "string"},
+        "sha256": {"type": "string"},
+        "architecture": {
+            "type": "object",
+            "required": ["input_size", "hidden_sizes", "num_classes", "activation"],
+            "properties": {
+                "input_size": {"type": "integer"},
+                "hidden_sizes": {"type": "array", "items": {"type": "integer"}},
+                "num_classes": {"type": "integer"},
+                "activation": {"type": "string"},
+                "dropout": {"type": "number"},
+            },
+        },
+        "metadata": {"type": "object", "description": "free-form metadata stored in the weights file"},
+        "card": {
+            "type": ["object", "null"],
+            "description": "the model card (weights/mlp.json): accuracy, per-class accuracy, "
+            "confusion matrix, training curves, data checksums; null if absent",
+        },
+    },
+}
+
+
+def error_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def json_response(description: str, schema: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+def build_openapi() -> dict[str, Any]:
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Digit Canvas",
+            "version": "1",
+            "description": "Draw a digit; a NumPy multilayer perceptron trained on MNIST says which it is.",
+        },
+        "paths": {
+            "/": {
+                "get": {
+                    "summary": "The drawing page",
+                    "responses": {"200": {"description": "HTML page", "content": {"text/html": {}}}},
+                }
+            },
+            "/predict": {
+                "post": {
+                    "summary": "Classify a drawn digit",
+                    "description": f"Accepts {ACCEPTED_NAMES}; animated images use their first frame. "
+                    "The drawing is normalised like MNIST (20x20 box, centred by mass in 28x28).",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["image"],
+                                    "properties": {"image": {"type": "string", "format": "binary"}},
+                                }
+                            },
+                            "image/png": binary,
+                            "image/jpeg": binary,
+                            "image/webp": binary,
+                            "image/gif": binary,
+                            "image/bmp": binary,
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["image"],
+                                    "properties": {
+                                        "image": {"type": "string", "description": "data URL or plain base64"}
+                                    },
+                                }
+                            },
+                        },
+                    },
+                    "responses": {
+                        "200": json_response("The prediction", "Prediction"),
+                        "400": error_response("Malformed request or undecodable image"),
+                        "405": error_response("Method not allowed"),
+                        "413": error_response("Body too large (bytes) or image too large (pixels)"),
+                        "415": error_response("Unsupported media type or image format"),
+                        "422": error_response("The image has no ink (code empty_image)"),
+                    },
+                }
+            },
+            "/healthz": {
+                "get": {"summary": "Liveness and loaded model", "responses": {"200": json_response("Alive", "Health")}}
+            },
+            "/api/model": {
+                "get": {
+                    "summary": "The served model and its model card",
+                    "responses": {"200": json_response("Model description", "ModelInfo")},
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "responses": {"200": {"description": "OpenAPI 3.1 document", "content": {"application/json": {}}}},
+                }
+            },
+        },
+        "components": {
+            "schemas": {"Prediction": PREDICTION, "Error": ERROR, "Health": HEALTH, "ModelInfo": MODEL_INFO},
+            "responses": {"NotFound": error_response("No such route")},
+        },
+    }
