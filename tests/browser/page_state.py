@@ -35,6 +35,14 @@ def ink_pixels(page: Page) -> int:
     }""")
 
 
+def is_inked(page: Page, x: float, y: float) -> bool:
+    """Whether the pad is dark at (x, y), given as fractions of its side."""
+    return page.eval_on_selector("#pad", """(canvas, [x, y]) => {
+        const [r] = canvas.getContext('2d').getImageData(Math.floor(x * canvas.width), Math.floor(y * canvas.height), 1, 1).data;
+        return r < 128;
+    }""", [x, y])
+
+
 def pad_pixels(page: Page) -> str:
     """The pad's backing store as a PNG data URL, to compare two drawings pixel for pixel."""
     return page.eval_on_selector("#pad", "canvas => canvas.toDataURL('image/png')")

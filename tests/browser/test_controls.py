@@ -78,3 +78,19 @@ def test_an_answer_that_arrives_after_clear_is_ignored(page: Page) -> None:
     sent.value.response()  # until it is answered or aborted
     page.wait_for_timeout(300)  # room for a stale answer to (wrongly) show up
     assert_empty(page)
+
+
+def test_a_stroke_released_outside_the_pad_still_ends_and_predicts(page: Page) -> None:
+    box = page.locator("#pad").bounding_box()
+    x = box["x"] + box["width"] / 2
+    with page.expect_response(is_predict) as answer:
+        page.mouse.move(x, box["y"] + box["height"] * 0.2)
+        page.mouse.down()
+        page.mouse.move(x, box["y"] + box["height"] * 0.8, steps=15)
+        page.mouse.move(x, box["y"] + box["height"] + 60, steps=5)  # off the pad, button still down
+        page.mouse.up()
+
+    assert answer.value.status == 200
+    expect(page.locator("#result")).to_have_attribute("data-state", "result")
+    assert page.locator("#pad").get_attribute("data-strokes") == "1"
+    assert_shows(page, answer.value.json())

@@ -3,7 +3,7 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.browser.drawing import DIGITS, draw_and_wait, draw_with_touch
-from tests.browser.page_state import assert_shows, ink_pixels
+from tests.browser.page_state import assert_shows, is_inked
 
 
 @pytest.mark.parametrize("digit", [1, 7, 0])
@@ -32,7 +32,9 @@ def test_touch_drawing_on_a_phone(phone: Page) -> None:
     pointer_types = phone.evaluate("window.seenPointerTypes")
     assert pointer_types == ["touch"]
     assert phone.evaluate("window.scrollY") == 0, "drawing scrolled the page"
-    assert ink_pixels(phone) > 0
+    # The whole stroke was drawn: the browser did not take the finger over for scrolling.
+    (x0, y0), (x1, y1) = DIGITS[1][0]
+    assert is_inked(phone, x0, y0) and is_inked(phone, (x0 + x1) / 2, (y0 + y1) / 2) and is_inked(phone, x1, y1)
     prediction = response.json()
     assert_shows(phone, prediction)
     assert prediction["digit"] == 1, prediction["probabilities"]
