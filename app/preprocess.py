@@ -246,8 +246,8 @@ def centre_by_mass(digit: np.ndarray) -> np.ndarray:
     xs = np.arange(w, dtype=np.float32)
     cy = float(digit.sum(axis=1) @ ys) / mass
     cx = float(digit.sum(axis=0) @ xs) / mass
-    top = min(max(int(round(CENTRE - cy)), 0), FIELD - h)
-    left = min(max(int(round(CENTRE - cx)), 0), FIELD - w)
+    top = min(max(int(np.floor(CENTRE - cy + 0.5)), 0), FIELD - h)
+    left = min(max(int(np.floor(CENTRE - cx + 0.5)), 0), FIELD - w)
     field = np.zeros((FIELD, FIELD), dtype=np.float32)
     field[top : top + h, left : left + w] = np.clip(digit, 0.0, 1.0)
     return field

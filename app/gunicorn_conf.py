@@ -1,0 +1,36 @@
+"""gunicorn settings for serving Digit Canvas: `gunicorn -c app/gunicorn_conf.py "app:create_app()"`.
+
+The work per request is CPU-bound NumPy and Pillow code, so one worker process per core,
+each with single-threaded BLAS (several BLAS threads per worker would only fight over the
+same cores). Environment: HOST, PORT, WEB_CONCURRENCY (workers), GUNICORN_THREADS.
+"""
+import os
+
+# Must be set before any worker imports NumPy: the master reads this file first, workers inherit it.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+bind = f"{os.environ.get('HOST') or '127.0.0.1'}:{os.environ.get('PORT') or '8000'}"
+workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
+# gthread keeps client connections alive (the sync worker closes each one after a response);
+# a second thread lets one request read its body while another computes.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS") or 2)
+keepalive = 5
+timeout = 30  # a worker stuck this long on one request is restarted
+graceful_timeout = 10
+control_socket_disable = True  # one fixed socket path would clash between several servers
+accesslog = "-"
+errorlog = "-"
+loglevel = "info"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+
+
+def post_worker_init(worker):
+    """Say which model this worker serves, once, as it starts."""
+    app = worker.wsgi
+    holder = app.extensions["model_holder"]
+    model = holder.current
+    worker.log.info(
+        "worker %s serving model %s (sha256 %s) from %s", worker.pid, model.version, model.sha256, holder.weights_path
+    )
