@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from playwright.sync_api import Page, Response, expect
+from playwright.sync_api import Page, Request, Response, expect
 
 Stroke = list[tuple[float, float]]
 
@@ -65,8 +65,10 @@ def draw_with_touch(page: Page, strokes: list[Stroke]) -> None:
         cdp.detach()
 
 
-def is_predict(response: Response) -> bool:
-    return response.url.endswith("/predict") and response.request.method == "POST"
+def is_predict(message: Request | Response) -> bool:
+    """A POST /predict request, or the response to one."""
+    request = message.request if isinstance(message, Response) else message
+    return request.url.endswith("/predict") and request.method == "POST"
 
 
 def draw_and_wait(page: Page, strokes: list[Stroke], draw=draw_with_mouse) -> Response:

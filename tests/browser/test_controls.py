@@ -1,5 +1,8 @@
 """Clear, Undo and their keyboard shortcuts; answers to superseded drawings never show."""
-from playwright.sync_api import Page, expect
+import contextlib
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, Route, expect
 
 from tests.browser.drawing import DIGITS, draw_and_wait, draw_with_mouse, is_predict
 from tests.browser.page_state import assert_shows, ink_pixels, pad_pixels, read_bars
@@ -72,7 +75,7 @@ def test_keyboard_shortcuts(page: Page) -> None:
 
 
 def test_an_answer_that_arrives_after_clear_is_ignored(page: Page) -> None:
-    with page.expect_request(lambda r: r.url.endswith("/predict")) as sent:
+    with page.expect_request(is_predict) as sent:
         draw_with_mouse(page, DIGITS[7])
     page.locator("#clear").click()  # while the request is in flight, or just answered
     sent.value.response()  # until it is answered or aborted
@@ -94,3 +97,25 @@ def test_a_stroke_released_outside_the_pad_still_ends_and_predicts(page: Page) -
     expect(page.locator("#result")).to_have_attribute("data-state", "result")
     assert page.locator("#pad").get_attribute("data-strokes") == "1"
     assert_shows(page, answer.value.json())
+
+
+def test_a_newer_stroke_supersedes_a_pending_request(page: Page) -> None:
+    held: list[Route] = []
+
+    def hold_the_first(route: Route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)  # the server will not see this one until later
+
+    page.route("**/predict", hold_the_first)
+    with page.expect_request(is_predict) as first:
+        draw_with_mouse(page, DIGITS[1])
+    latest = draw_and_wait(page, TOP_BAR)
+    assert first.value.failure, "the superseded request was not aborted"
+    with contextlib.suppress(PlaywrightError):
+        held[0].continue_()  # too late: its fetch was aborted
+    page.wait_for_timeout(300)  # room for a stale answer to (wrongly) show up
+
+    assert_shows(page, latest.json())
+    assert page.locator("#pad").get_attribute("data-strokes") == "2"
