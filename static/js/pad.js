@@ -75,7 +75,7 @@ export class DrawingPad {
 
   #down(event) {
     if (this.#active || !event.isPrimary) return; // one pointer draws; a second finger is ignored
-    if (event.pointerType === 'mouse' && event.button !== 0) return;
+    if (event.button !== 0) return; // main button, finger or pen tip only (not a pen's eraser)
     event.preventDefault(); // no text selection, no emulated mouse events
     this.#canvas.setPointerCapture(event.pointerId);
     this.#active = { pointerId: event.pointerId, points: [this.#point(event)] };
@@ -92,7 +92,7 @@ export class DrawingPad {
   #end(event) {
     const stroke = this.#active;
     if (!stroke || event.pointerId !== stroke.pointerId) return;
-    if (event.type === 'pointerup' || event.type === 'pointercancel') this.#addPoint(this.#point(event));
+    if (event.type === 'pointerup') this.#addPoint(this.#point(event));
     this.#active = null;
     this.#release(event.pointerId);
     this.#strokes.push(stroke.points);
