@@ -1,0 +1,116 @@
+// Every string of the interface, in English and Simplified Chinese, and the helpers that apply them.
+
+export const STRINGS = {
+  en: {
+    htmlLang: 'en',
+    title: 'Digit Canvas',
+    tagline: 'Draw a digit. A small neural network guesses it.',
+    skipToPad: 'Skip to the drawing area',
+    languageLabel: 'Language',
+    padHeading: 'Draw here',
+    padLabel: 'Drawing area for one digit',
+    padPlaceholder: 'Draw one digit, 0–9',
+    padHelp: 'Use a mouse, finger or pen. The answer appears when you lift it.',
+    undo: 'Undo',
+    clear: 'Clear',
+    resultHeading: 'Prediction',
+    statusEmpty: 'Draw a digit to see what the network thinks.',
+    statusResult: 'Most likely {digit}, {pct} sure.',
+    statusUnsure: 'Not sure. Best guess {digit} ({pct}), but it could be {second} ({pct2}).',
+    statusError: 'No prediction this time.',
+    confidence: '{pct} sure',
+    unsure: 'Unsure',
+    errorServer: 'The server could not read the drawing: {message}',
+    errorNetwork: 'Cannot reach the server. Check the connection, then try again.',
+    errorTimeout: 'The server took too long to answer. Try again.',
+    errorBadResponse: 'The server sent an unexpected answer (HTTP {status}).',
+    retry: 'Try again',
+    previewCaption: 'What the model saw (28×28)',
+    previewAlt: 'Your drawing as the model saw it: 28 by 28 pixels, white ink on black.',
+    barsHeading: 'Probability of each digit',
+    barLabel: 'Digit {digit}',
+    modelLabel: 'Model',
+    footer: 'A neural network written from scratch in NumPy and trained on MNIST. '
+      + 'Your drawing is sent to this server to be recognised.',
+  },
+  zh: {
+    htmlLang: 'zh-Hans',
+    title: '数字画板',
+    tagline: '写一个数字，小型神经网络来猜它是几。',
+    skipToPad: '跳到书写区',
+    languageLabel: '语言',
+    padHeading: '在这里书写',
+    padLabel: '书写一个数字的区域',
+    padPlaceholder: '写一个数字（0–9）',
+    padHelp: '可以用鼠标、手指或触控笔书写。抬起后立即显示结果。',
+    undo: '撤销',
+    clear: '清除',
+    resultHeading: '识别结果',
+    statusEmpty: '写一个数字，看看神经网络认为它是几。',
+    statusResult: '最可能是 {digit}，把握 {pct}。',
+    statusUnsure: '不太确定。最可能是 {digit}（{pct}），也可能是 {second}（{pct2}）。',
+    statusError: '这次没有识别结果。',
+    confidence: '把握 {pct}',
+    unsure: '不确定',
+    errorServer: '服务器无法识别这幅图：{message}',
+    errorNetwork: '无法连接服务器。请检查网络后重试。',
+    errorTimeout: '服务器响应超时，请重试。',
+    errorBadResponse: '服务器返回了意外的响应（HTTP {status}）。',
+    retry: '重试',
+    previewCaption: '模型看到的图像（28×28）',
+    previewAlt: '模型看到的图像：28×28 像素，黑底白字。',
+    barsHeading: '各数字的概率',
+    barLabel: '数字 {digit}',
+    modelLabel: '模型',
+    footer: '一个用 NumPy 从零编写、在 MNIST 上训练的神经网络。你写的数字会发送到本服务器用于识别。',
+  },
+};
+
+export const LANGUAGES = Object.keys(STRINGS);
+const STORAGE_KEY = 'digit-canvas.lang';
+
+/** The stored choice if any, else the first of the browser's languages we speak, else English. */
+export function initialLanguage(storage, browserLanguages) {
+  const stored = readStored(storage);
+  if (LANGUAGES.includes(stored)) return stored;
+  for (const tag of browserLanguages || []) {
+    const base = String(tag).toLowerCase().split('-')[0];
+    if (LANGUAGES.includes(base)) return base;
+  }
+  return 'en';
+}
+
+function readStored(storage) {
+  try {
+    return storage?.getItem(STORAGE_KEY) ?? null;
+  } catch {
+    return null; // storage can be blocked (privacy settings); the page still works
+  }
+}
+
+export function rememberLanguage(storage, lang) {
+  try {
+    storage?.setItem(STORAGE_KEY, lang);
+  } catch {
+    // not remembered, nothing else to do
+  }
+}
+
+/** A lookup for one language: t('key', {name: value}) fills {name} placeholders. */
+export function translator(lang) {
+  const strings = STRINGS[lang] || STRINGS.en;
+  return (key, params = {}) => {
+    const text = strings[key] ?? STRINGS.en[key] ?? key;
+    return text.replace(/\{(\w+)\}/g, (match, name) => (name in params ? String(params[name]) : match));
+  };
+}
+
+/** Fills the static text of the page: data-i18n (text) and data-i18n-aria-label (attribute). */
+export function translatePage(doc, t) {
+  doc.documentElement.lang = t('htmlLang');
+  doc.title = t('title');
+  for (const el of doc.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of doc.querySelectorAll('[data-i18n-aria-label]')) {
+    el.setAttribute('aria-label', t(el.dataset.i18nAriaLabel));
+  }
+}

@@ -1,0 +1,107 @@
+// Wires the page together: pad -> predictor -> result view, buttons, shortcuts, language.
+import { DrawingPad } from './pad.js';
+import { Predictor } from './predictor.js';
+import { ResultView } from './results.js';
+import {
+  LANGUAGES, initialLanguage, rememberLanguage, translatePage, translator,
+} from './i18n.js';
+
+const storage = (() => {
+  try {
+    return window.localStorage;
+  } catch {
+    return null;
+  }
+})();
+
+const $ = (id) => document.getElementById(id);
+const canvas = $('pad');
+const undoButton = $('undo');
+const clearButton = $('clear');
+const langSelect = $('lang');
+
+const startLanguage = initialLanguage(storage, navigator.languages || [navigator.language]);
+let t = translator(startLanguage);
+const view = new ResultView($('result'), t);
+
+const predictor = new Predictor({
+  getImage: () => pad.toDataURL(),
+  onResult: (prediction) => view.showResult(prediction),
+  onError: (error) => view.showError(error),
+});
+
+const pad = new DrawingPad(canvas, {
+  onChange: updateControls,
+  onStrokeEnd: () => {
+    view.showPending();
+    predictor.schedule();
+  },
+});
+
+function updateControls() {
+  const hasStrokes = pad.strokeCount > 0;
+  undoButton.setAttribute('aria-disabled', String(!hasStrokes));
+  clearButton.setAttribute('aria-disabled', String(pad.isEmpty));
+  document.body.classList.toggle('has-drawing', !pad.isEmpty);
+}
+
+function undo() {
+  if (!pad.undo()) return;
+  if (pad.isEmpty) {
+    predictor.cancel();
+    view.showEmpty();
+  } else {
+    view.showPending();
+    predictor.schedule();
+  }
+}
+
+function clear() {
+  pad.clear();
+  predictor.cancel();
+  view.showEmpty();
+}
+
+function setLanguage(lang) {
+  t = translator(lang);
+  langSelect.value = lang;
+  translatePage(document, t);
+  view.setTranslator(t);
+}
+
+undoButton.addEventListener('click', undo);
+clearButton.addEventListener('click', clear);
+$('retry').addEventListener('click', () => {
+  if (pad.isEmpty) return;
+  view.showPending();
+  predictor.now();
+});
+
+langSelect.addEventListener('change', () => {
+  if (!LANGUAGES.includes(langSelect.value)) return;
+  rememberLanguage(storage, langSelect.value);
+  setLanguage(langSelect.value);
+});
+
+document.addEventListener('keydown', (event) => {
+  const target = event.target;
+  if (event.defaultPrevented || event.isComposing || event.altKey) return;
+  if (target instanceof HTMLElement && (target.isContentEditable || target.closest('input, select, textarea'))) return;
+  const key = event.key.toLowerCase();
+  if (key === 'z' && (event.ctrlKey || event.metaKey) && !event.shiftKey) {
+    event.preventDefault();
+    undo();
+  } else if ((key === 'c' || key === 'escape') && !event.ctrlKey && !event.metaKey) {
+    event.preventDefault();
+    clear();
+  }
+});
+
+// Apple keyboards say Cmd, not Ctrl.
+const platform = navigator.userAgentData?.platform || navigator.platform || '';
+if (/mac|iphone|ipad/i.test(platform)) $('undo-key').textContent = '⌘Z';
+
+setLanguage(startLanguage);
+updateControls();
+view.showEmpty();
+document.documentElement.classList.add('js-ready');

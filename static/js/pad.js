@@ -1,0 +1,194 @@
+// The drawing pad: pointer input (mouse, touch, pen), a stroke history, and rendering.
+//
+// Strokes are kept in coordinates relative to the canvas side (0..1), so the pad can be
+// resized or moved to a screen with another pixel density and redrawn exactly, and so the
+// image sent to the server does not depend on the screen it was drawn on.
+
+/** Brush width as a fraction of the side: after the server scales the digit to 20 px it
+ * leaves strokes about 2 px wide, like MNIST's pen. */
+export const BRUSH_WIDTH = 1 / 13;
+/** Side in pixels of the image sent for recognition (independent of the screen). */
+export const EXPORT_SIDE = 280;
+const INK = '#111418';
+const PAPER = '#ffffff';
+
+export class DrawingPad {
+  #canvas;
+  #ctx;
+  #strokes = [];
+  #active = null; // {pointerId, points} while a pointer is down
+  #frame = 0;
+  #onChange;
+  #onStrokeEnd;
+
+  /**
+   * @param {HTMLCanvasElement} canvas
+   * @param {{onChange?: () => void, onStrokeEnd?: () => void}} callbacks
+   *   onChange after any change to the drawing; onStrokeEnd when a stroke is finished.
+   */
+  constructor(canvas, { onChange = () => {}, onStrokeEnd = () => {} } = {}) {
+    this.#canvas = canvas;
+    this.#ctx = canvas.getContext('2d');
+    this.#onChange = onChange;
+    this.#onStrokeEnd = onStrokeEnd;
+    canvas.addEventListener('pointerdown', (e) => this.#down(e));
+    canvas.addEventListener('pointermove', (e) => this.#move(e));
+    canvas.addEventListener('pointerup', (e) => this.#end(e));
+    canvas.addEventListener('pointercancel', (e) => this.#end(e));
+    canvas.addEventListener('lostpointercapture', (e) => this.#end(e));
+    canvas.addEventListener('contextmenu', (e) => e.preventDefault()); // long press on touch
+    this.#watchSize();
+  }
+
+  get strokeCount() {
+    return this.#strokes.length;
+  }
+
+  get isEmpty() {
+    return this.#strokes.length === 0 && this.#active === null;
+  }
+
+  /** Removes the last finished stroke; false when there was none. */
+  undo() {
+    if (this.#active || this.#strokes.length === 0) return false;
+    this.#strokes.pop();
+    this.#changed();
+    return true;
+  }
+
+  clear() {
+    const active = this.#active;
+    this.#active = null; // first, so the lostpointercapture that follows is not taken as a stroke
+    if (active) this.#release(active.pointerId);
+    this.#strokes = [];
+    this.#changed();
+  }
+
+  /** PNG data URL of the finished strokes: dark ink on white, EXPORT_SIDE pixels square. */
+  toDataURL() {
+    const out = document.createElement('canvas');
+    out.width = EXPORT_SIDE;
+    out.height = EXPORT_SIDE;
+    paint(out.getContext('2d'), EXPORT_SIDE, this.#strokes);
+    return out.toDataURL('image/png');
+  }
+
+  #down(event) {
+    if (this.#active || !event.isPrimary) return; // one pointer draws; a second finger is ignored
+    if (event.button !== 0) return; // main button, finger or pen tip only (not a pen's eraser)
+    event.preventDefault(); // no text selection, no emulated mouse events
+    this.#canvas.setPointerCapture(event.pointerId);
+    this.#active = { pointerId: event.pointerId, points: [this.#point(event)] };
+    this.#changed();
+  }
+
+  #move(event) {
+    if (!this.#active || event.pointerId !== this.#active.pointerId) return;
+    const events = event.getCoalescedEvents?.() || [];
+    for (const e of events.length ? events : [event]) this.#addPoint(this.#point(e));
+    this.#scheduleRender();
+  }
+
+  #end(event) {
+    const stroke = this.#active;
+    if (!stroke || event.pointerId !== stroke.pointerId) return;
+    if (event.type === 'pointerup') this.#addPoint(this.#point(event));
+    this.#active = null;
+    this.#release(event.pointerId);
+    this.#strokes.push(stroke.points);
+    this.#changed();
+    this.#onStrokeEnd();
+  }
+
+  #release(pointerId) {
+    if (this.#canvas.hasPointerCapture(pointerId)) this.#canvas.releasePointerCapture(pointerId);
+  }
+
+  #point(event) {
+    const rect = this.#canvas.getBoundingClientRect();
+    const clamp = (v) => Math.min(1, Math.max(0, v));
+    return [clamp((event.clientX - rect.left) / rect.width), clamp((event.clientY - rect.top) / rect.height)];
+  }
+
+  #addPoint(point) {
+    const points = this.#active.points;
+    const last = points[points.length - 1];
+    if (last[0] !== point[0] || last[1] !== point[1]) points.push(point);
+  }
+
+  #changed() {
+    this.#render();
+    this.#canvas.dataset.strokes = String(this.#strokes.length);
+    this.#onChange();
+  }
+
+  #scheduleRender() {
+    if (this.#frame) return;
+    this.#frame = requestAnimationFrame(() => {
+      this.#frame = 0;
+      this.#render();
+    });
+  }
+
+  #render() {
+    const strokes = this.#active ? [...this.#strokes, this.#active.points] : this.#strokes;
+    paint(this.#ctx, this.#canvas.width, strokes);
+  }
+
+  /** Keeps the backing store at the displayed size times the pixel density (sharp on HiDPI). */
+  #watchSize() {
+    const fit = (width, height) => {
+      const side = Math.max(1, Math.round(Math.min(width, height)));
+      if (this.#canvas.width === side && this.#canvas.height === side) return;
+      this.#canvas.width = side;
+      this.#canvas.height = side;
+      this.#render();
+    };
+    const observer = new ResizeObserver(([entry]) => {
+      const width = entry.contentRect.width * devicePixelRatio;
+      const height = entry.contentRect.height * devicePixelRatio;
+      // The exact device-pixel box when the browser gives one that agrees (emulated
+      // densities, e.g. in devtools, may report CSS pixels there).
+      const box = entry.devicePixelContentBoxSize?.[0];
+      if (box && Math.abs(box.inlineSize - width) <= 2) fit(box.inlineSize, box.blockSize);
+      else fit(width, height);
+    });
+    try {
+      observer.observe(this.#canvas, { box: 'device-pixel-content-box' });
+    } catch {
+      observer.observe(this.#canvas); // browsers without device-pixel boxes
+    }
+  }
+}
+
+/** Draws strokes (unit-square coordinates) onto a square context of `side` pixels. */
+function paint(ctx, side, strokes) {
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.fillStyle = PAPER;
+  ctx.fillRect(0, 0, side, side);
+  ctx.setTransform(side, 0, 0, side, 0, 0);
+  ctx.strokeStyle = INK;
+  ctx.fillStyle = INK;
+  ctx.lineWidth = BRUSH_WIDTH;
+  ctx.lineCap = 'round';
+  ctx.lineJoin = 'round';
+  for (const points of strokes) {
+    if (points.length === 1) {
+      ctx.beginPath();
+      ctx.arc(points[0][0], points[0][1], BRUSH_WIDTH / 2, 0, 2 * Math.PI);
+      ctx.fill();
+      continue;
+    }
+    // Quadratic curves through the midpoints: smooth lines from sparse pointer samples.
+    ctx.beginPath();
+    ctx.moveTo(points[0][0], points[0][1]);
+    for (let i = 1; i < points.length - 1; i += 1) {
+      const [x, y] = points[i];
+      const [nx, ny] = points[i + 1];
+      ctx.quadraticCurveTo(x, y, (x + nx) / 2, (y + ny) / 2);
+    }
+    const [lx, ly] = points[points.length - 1];
+    ctx.lineTo(lx, ly);
+    ctx.stroke();
+  }
+}
