@@ -22,7 +22,10 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
+import click
 import numpy as np
+from flask import current_app
+from flask.cli import with_appcontext
 from PIL import Image
 
 from app.feedback_store import FeedbackStore
@@ -210,9 +213,9 @@ def reexec_with_threads(argv: Sequence[str]) -> None:
 
 
 # -- parser --------------------------------------------------------------------
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m app.admin") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m app.admin", description=__doc__.split("\n\n")[0],
+        prog=prog, description=__doc__.split("\n\n")[0],
         epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--instance", type=Path, default=None,
@@ -267,22 +270,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, instance: Path | None = None) -> int:
+def main(argv: Sequence[str] | None = None, instance: Path | None = None, weights: Path | None = None,
+         prog: str = "python -m app.admin") -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    parser = build_parser(prog)
     if "--quick" in argv:  # the same preset as model.train; explicit flags still win
         parser.retrain_parser.set_defaults(**QUICK)
     args = parser.parse_args(argv)
     args.argv = argv
     args.instance = args.instance or instance or default_instance()
-    args.weights = args.weights or default_weights()
+    args.weights = args.weights or weights or default_weights()
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
     except (RegistryError, ModelFileError) as exc:
         log.error("%s", exc)
         return 1
+
+
+@click.command("admin", add_help_option=False,
+               context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("argv", nargs=-1, type=click.UNPROCESSED)
+@with_appcontext
+def admin_command(argv: tuple[str, ...]) -> None:
+    """Operator commands (feedback, retrain, models); `flask --app app admin --help` lists them."""
+    code = main(list(argv), instance=Path(current_app.instance_path),
+                weights=Path(current_app.config["WEIGHTS_PATH"]), prog="flask --app app admin")
+    raise SystemExit(code)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,102 @@
+"""POST /feedback: a user confirms or corrects a prediction; the drawing is kept for retraining.
+
+The drawing goes through the same decoding and preprocessing as /predict, so the stored
+28x28 image is exactly what the model saw. Anything wrong (types, label, image, flood)
+is a 4xx JSON error and nothing is stored; a stored row is whole (one transaction).
+"""
+from __future__ import annotations
+
+import math
+import sqlite3
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, request
+
+from app.api import image_to_model_input, rejection
+from app.decode import ImageRejected, decode_image, image_bytes_from_text
+from app.errors import ApiError
+from app.feedback_store import FeedbackStore, FeedbackStoreError, encode_original, seen_to_uint8
+from app.flood import FloodLimiter
+
+bp = Blueprint("feedback", __name__)
+
+MAX_VERSION_LENGTH = 100
+
+
+def init_app(app: Flask) -> None:
+    """One flood limiter per worker (memory only); the store opens on first use."""
+    app.config.setdefault("FEEDBACK_PER_MINUTE", 30)
+    app.extensions["feedback_limiter"] = FloodLimiter(limit=app.config["FEEDBACK_PER_MINUTE"], window=60.0)
+    app.register_blueprint(bp)
+
+
+def feedback_store() -> FeedbackStore:
+    store = current_app.extensions.get("feedback_store")
+    if store is None:
+        store = FeedbackStore.in_folder(current_app.instance_path)
+        current_app.extensions["feedback_store"] = store
+    return store
+
+
+@bp.post("/feedback")
+def post_feedback() -> tuple[dict[str, Any], int]:
+    limiter: FloodLimiter = current_app.extensions["feedback_limiter"]
+    client = request.remote_addr or "unknown"  # kept in this worker's memory only, never stored
+    if not limiter.allow(client):
+        wait = math.ceil(limiter.retry_after(client))
+        raise ApiError(429, "too_many_requests", f"too much feedback from one client; try again in {wait} s")
+    fields = read_fields()
+    data = image_bytes(fields["image"])
+    model_input = image_to_model_input(data)  # exactly what /predict does: 4xx on a bad image
+    original = decode_image(data, current_app.config["MAX_IMAGE_PIXELS"])  # full size, for people
+    try:
+        row_id = feedback_store().add(
+            label=fields["label"], predicted=fields["predicted"], confidence=fields["confidence"],
+            model_version=fields["model"], seen=seen_to_uint8(model_input.vector),
+            original_png=encode_original(original),
+        )
+    except (sqlite3.Error, FeedbackStoreError, OSError):
+        current_app.logger.exception("could not store feedback")
+        raise ApiError(503, "feedback_unavailable", "feedback cannot be stored right now; try later") from None
+    return {"id": row_id}, 201
+
+
+def read_fields() -> dict[str, Any]:
+    """The JSON body, every field checked; the first problem is the error message."""
+    if request.mimetype != "application/json":
+        raise ApiError(415, "unsupported_media_type",
+                       'send application/json {"image", "label", "predicted", "confidence", "model"}')
+    payload = request.get_json(silent=True)
+    if payload is None:
+        raise ApiError(400, "malformed_json", "the body is not valid JSON")
+    if not isinstance(payload, dict):
+        raise ApiError(400, "malformed_request", "the JSON body must be an object")
+    if "image" not in payload:
+        raise ApiError(400, "missing_image", 'the JSON body has no "image"')
+    if not isinstance(payload["image"], str):
+        raise ApiError(400, "malformed_request", '"image" must be a string: a data URL or base64')
+    for name in ("label", "predicted"):
+        value = payload.get(name)
+        if not is_digit(value):
+            raise ApiError(400, f"invalid_{name}", f'"{name}" must be a whole number from 0 to 9, got {value!r}'[:200])
+    confidence = payload.get("confidence")
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) \
+            or not math.isfinite(confidence) or not 0.0 <= confidence <= 1.0:
+        raise ApiError(400, "invalid_confidence", '"confidence" must be a number from 0 to 1')
+    model = payload.get("model")
+    if not isinstance(model, str) or not 0 < len(model) <= MAX_VERSION_LENGTH:
+        raise ApiError(400, "invalid_model", f'"model" must be the version string /predict returned '
+                                             f"(1-{MAX_VERSION_LENGTH} characters)")
+    return {"image": payload["image"], "label": payload["label"], "predicted": payload["predicted"],
+            "confidence": float(confidence), "model": model}
+
+
+def is_digit(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 9
+
+
+def image_bytes(text: str) -> bytes:
+    try:
+        return image_bytes_from_text(text, current_app.config["MAX_CONTENT_LENGTH"])
+    except ImageRejected as exc:
+        raise rejection(exc) from None
