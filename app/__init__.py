@@ -8,24 +8,32 @@ from flask import Flask
 from app.config import REPO_ROOT, settings_from_env
 from app.errors import register_error_handlers
 from app.model_holder import ModelHolder
+from app.model_registry import ModelRegistry
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app; ``config`` overrides the settings read from the environment."""
-    app = Flask(__name__, template_folder=str(REPO_ROOT / "templates"), static_folder=str(REPO_ROOT / "static"))
-    app.config.from_mapping(settings_from_env())
-    if config:
-        app.config.from_mapping(config)
+    settings = {**settings_from_env(), **(config or {})}
+    app = Flask(__name__, template_folder=str(REPO_ROOT / "templates"), static_folder=str(REPO_ROOT / "static"),
+                instance_path=settings["INSTANCE_PATH"])
+    app.config.from_mapping(settings)
     # A data URL in a plain (non-file) multipart field may be as large as a whole body.
     app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    # The one model holder of this worker: weights are loaded once, here.
-    app.extensions["model_holder"] = ModelHolder(app.config["WEIGHTS_PATH"])
+    # The one model holder of this worker: the promoted version (or the shipped weights) is
+    # loaded here; a promotion is picked up between requests (one stat() per second at most).
+    registry = ModelRegistry.in_instance(app.instance_path, app.config["WEIGHTS_PATH"])
+    holder = ModelHolder(app.config["WEIGHTS_PATH"], registry, app.config.get("MODEL_CHECK_INTERVAL", 1.0))
+    app.extensions["model_holder"] = holder
+    app.before_request(holder.refresh)
 
-    from app import api, pages
+    from app import api, feedback_api, pages
+    from app.admin import admin_command
 
     register_error_handlers(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    feedback_api.init_app(app)
+    app.cli.add_command(admin_command)
     return app

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import os
 from typing import Any
 
 import numpy as np
@@ -121,7 +122,7 @@ def rejection(exc: Exception) -> ApiError:
 @bp.get("/healthz")
 def healthz() -> dict[str, Any]:
     model = current_model()
-    return {"status": "ok", "model": model.version, "sha256": model.sha256}
+    return {"status": "ok", "model": model.version, "sha256": model.sha256, "pid": os.getpid()}
 
 
 @bp.get("/api/model")

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from app.model_registry import ModelRegistry, PointerWatcher, RegistryError, load_servable
 from model.network import MLP, ModelFileError
 
 log = logging.getLogger(__name__)
@@ -38,13 +41,14 @@ class LoadedModel:
             "architecture": dict(self.network.spec),
             "metadata": dict(self.network.metadata),
             "card": self.card,
+            "pid": os.getpid(),  # which worker answered: each one swaps models on its own
         }
 
 
 def load_model(weights_path: str | Path) -> LoadedModel:
     """Load weights (raises ModelFileError with a clear message) and the card beside them."""
     weights_path = Path(weights_path)
-    network = MLP.load(weights_path)
+    network = load_servable(weights_path)  # MLP.load's checks + 784 inputs, 10 classes
     card = read_card(weights_path.with_suffix(".json"))
     return LoadedModel(network=network, version=network.version, sha256=network.sha256 or "", card=card)
 
@@ -65,11 +69,49 @@ def read_card(path: Path) -> dict[str, Any] | None:
 
 
 class ModelHolder:
-    """Holds the current LoadedModel; a reload replaces it with one attribute assignment."""
+    """Holds the current LoadedModel; a reload replaces it with one attribute assignment.
 
-    def __init__(self, weights_path: str | Path) -> None:
+    With a registry, ``refresh`` (run before each request) follows its ACTIVE pointer: at
+    most one stat() per interval, and a new file is loaded and validated completely before
+    the single assignment. A file that fails to load is refused and the old model stays.
+    """
+
+    def __init__(self, weights_path: str | Path, registry: ModelRegistry | None = None,
+                 check_interval: float = 1.0) -> None:
         self.weights_path = Path(weights_path)
-        self.current: LoadedModel = load_model(self.weights_path)
+        self.registry = registry
+        # Watch before the first read, so a promotion in between is not missed.
+        self.watcher = PointerWatcher(registry.pointer, check_interval) if registry else None
+        self._swap = threading.Lock()
+        self.current: LoadedModel = self._load_active()
+
+    def _load_active(self) -> LoadedModel:
+        if self.registry is None:
+            return load_model(self.weights_path)
+        try:
+            return load_model(self.registry.active_path())
+        except (ModelFileError, RegistryError) as exc:
+            log.error("the promoted model cannot be served (%s); serving %s instead", exc, self.weights_path)
+            return load_model(self.weights_path)
+
+    def refresh(self) -> None:
+        """Swap in the registry's active model if its pointer changed since the last look."""
+        if self.watcher is None or not self._swap.acquire(blocking=False):
+            return  # no registry, or another thread of this worker is already looking
+        try:
+            if not self.watcher.changed():
+                return
+            try:
+                loaded = load_model(self.registry.active_path())
+            except (ModelFileError, RegistryError) as exc:
+                log.error("pid %d: not switching models: %s; still serving %s",
+                          os.getpid(), exc, self.current.version)
+                return
+            if loaded.sha256 != self.current.sha256:
+                self.current = loaded
+                log.info("pid %d: now serving model %s", os.getpid(), loaded.version)
+        finally:
+            self._swap.release()
 
 
 __all__ = ["LoadedModel", "ModelFileError", "ModelHolder", "load_model", "read_card"]

@@ -51,6 +51,7 @@ HEALTH = {
         "status": {"const": "ok"},
         "model": {"type": "string", "description": "version of the loaded model"},
         "sha256": {"type": "string", "description": "SHA-256 of the loaded weights file"},
+        "pid": {"type": "integer", "description": "the worker process that answered (each swaps models on its own)"},
     },
 }
 
@@ -77,7 +78,26 @@ MODEL_INFO = {
             "description": "the model card (weights/mlp.json): accuracy, per-class accuracy, "
             "confusion matrix, training curves, data checksums; null if absent",
         },
+        "pid": {"type": "integer", "description": "the worker process that answered"},
     },
+}
+
+FEEDBACK = {
+    "type": "object",
+    "required": ["image", "label", "predicted", "confidence", "model"],
+    "properties": {
+        "image": {"type": "string", "description": "the drawing: data URL or plain base64, as sent to /predict"},
+        "label": {"type": "integer", "minimum": 0, "maximum": 9, "description": "the digit the user meant"},
+        "predicted": {"type": "integer", "minimum": 0, "maximum": 9, "description": "the digit /predict answered"},
+        "confidence": {"type": "number", "minimum": 0, "maximum": 1, "description": "its confidence"},
+        "model": {"type": "string", "minLength": 1, "maxLength": 100, "description": "the version that answered"},
+    },
+}
+
+FEEDBACK_STORED = {
+    "type": "object",
+    "required": ["id"],
+    "properties": {"id": {"type": "integer", "description": "the stored drawing's row id"}},
 }
 
 
@@ -149,6 +169,27 @@ def build_openapi() -> dict[str, Any]:
                     },
                 }
             },
+            "/feedback": {
+                "post": {
+                    "summary": "Confirm or correct a prediction; the drawing is kept for retraining",
+                    "description": "The drawing is preprocessed like /predict; the 28x28 image the model saw "
+                    "and the original (as PNG, at most 256 KB) are stored with the label. No address or "
+                    "other personal data is stored.",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Feedback"}}},
+                    },
+                    "responses": {
+                        "201": json_response("Stored", "FeedbackStored"),
+                        "400": error_response("Malformed JSON, a field of the wrong type or range, undecodable image"),
+                        "413": error_response("Body too large (bytes) or image too large (pixels)"),
+                        "415": error_response("Not JSON, or an unsupported image format"),
+                        "422": error_response("The image has no ink (code empty_image)"),
+                        "429": error_response("Too much feedback from one client (code too_many_requests)"),
+                        "503": error_response("The feedback database cannot be written right now"),
+                    },
+                }
+            },
             "/healthz": {
                 "get": {"summary": "Liveness and loaded model", "responses": {"200": json_response("Alive", "Health")}}
             },
@@ -166,7 +207,8 @@ def build_openapi() -> dict[str, Any]:
             },
         },
         "components": {
-            "schemas": {"Prediction": PREDICTION, "Error": ERROR, "Health": HEALTH, "ModelInfo": MODEL_INFO},
+            "schemas": {"Prediction": PREDICTION, "Error": ERROR, "Health": HEALTH, "ModelInfo": MODEL_INFO,
+                        "Feedback": FEEDBACK, "FeedbackStored": FEEDBACK_STORED},
             "responses": {"NotFound": error_response("No such route")},
         },
     }

@@ -20,8 +20,8 @@ WEIGHTS = REPO_ROOT / "weights" / "mlp.npz"
 
 
 @pytest.fixture
-def app():
-    app = create_app({"TESTING": True, "WEIGHTS_PATH": str(WEIGHTS)})
+def app(tmp_path):
+    app = create_app({"TESTING": True, "WEIGHTS_PATH": str(WEIGHTS), "INSTANCE_PATH": str(tmp_path / "instance")})
     yield app
 
 
@@ -74,6 +74,7 @@ def start_gunicorn(
     port = free_port()
     env = dict(os.environ, HOST="127.0.0.1", PORT=str(port), WEB_CONCURRENCY=str(workers), **(extra_env or {}))
     env.setdefault("DIGIT_CANVAS_WEIGHTS", str(WEIGHTS))
+    env.setdefault("DIGIT_CANVAS_INSTANCE", str(log_path.parent / "instance"))  # no promoted model, no feedback
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
         env.pop(name, None)  # the server's own configuration decides
     log = open(log_path, "wb")
