@@ -90,3 +90,22 @@ def test_models_errors_are_one_clear_line(admin, registry):
     assert out.returncode == 1 and "not found" in out.stderr and "Traceback" not in out.stderr
     out = admin("models", "rollback")
     assert out.returncode == 1 and "nothing to roll back" in out.stderr
+
+
+def test_the_same_commands_through_flask(registry, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.feedback.conftest import ROOT
+
+    v1 = add_version(registry)
+    env = {**os.environ, "DIGIT_CANVAS_INSTANCE": str(registry.root.parent),
+           "DIGIT_CANVAS_WEIGHTS": str(registry.shipped)}
+    flask = [sys.executable, "-m", "flask", "--app", "app", "admin"]
+    run = lambda *args: subprocess.run([*flask, *args], cwd=ROOT, env=env, capture_output=True, text=True)  # noqa: E731
+    assert "usage: flask --app app admin" in run("--help").stdout
+    assert run("models", "promote", v1).returncode == 0
+    assert registry.active_version() == v1
+    assert run("models", "rollback").returncode == 0 and registry.active_version() == "shipped"
+    assert run("models", "rollback").returncode == 1
