@@ -18,6 +18,7 @@ import argparse
 import csv
 import logging
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
@@ -28,7 +29,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from PIL import Image
 
-from app.feedback_store import FeedbackStore
+from app.feedback_store import FeedbackStore, FeedbackStoreError
 from app.model_registry import SHIPPED, ModelRegistry, RegistryError
 from app.retrain import FEEDBACK_HOLDOUT, add_retrain_arguments, check_retrain_arguments, run_retrain
 from app.text_table import format_table
@@ -284,7 +285,7 @@ def main(argv: Sequence[str] | None = None, instance: Path | None = None, weight
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except (RegistryError, ModelFileError) as exc:
+    except (RegistryError, ModelFileError, FeedbackStoreError, sqlite3.Error) as exc:
         log.error("%s", exc)
         return 1
 

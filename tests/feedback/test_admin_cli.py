@@ -109,3 +109,11 @@ def test_the_same_commands_through_flask(registry, tmp_path):
     assert registry.active_version() == v1
     assert run("models", "rollback").returncode == 0 and registry.active_version() == "shipped"
     assert run("models", "rollback").returncode == 1
+
+
+def test_a_database_from_a_newer_release_is_one_clear_error(admin, store):
+    import sqlite3
+
+    sqlite3.connect(store.path, isolation_level=None).execute("PRAGMA user_version = 99")
+    out = admin("feedback", "stats")
+    assert out.returncode == 1 and "Upgrade the program" in out.stderr and "Traceback" not in out.stderr
