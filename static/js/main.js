@@ -1,5 +1,6 @@
 // Wires the page together: pad -> predictor -> result view, buttons, shortcuts, language.
 import { DrawingPad } from './pad.js';
+import { FeedbackPanel } from './feedback.js';
 import { Predictor } from './predictor.js';
 import { ResultView } from './results.js';
 import {
@@ -23,16 +24,25 @@ const langSelect = $('lang');
 const startLanguage = initialLanguage(storage, navigator.languages || [navigator.language]);
 let t = translator(startLanguage);
 const view = new ResultView($('result'), t);
+const feedback = new FeedbackPanel($('feedback'), t);
+let sentImage = null; // the drawing of the newest /predict request: the answer is about it
 
 const predictor = new Predictor({
-  getImage: () => pad.toDataURL(),
-  onResult: (prediction) => view.showResult(prediction),
-  onError: (error) => view.showError(error),
+  getImage: () => (sentImage = pad.toDataURL()),
+  onResult: (prediction) => {
+    view.showResult(prediction);
+    feedback.offer(prediction, sentImage);
+  },
+  onError: (error) => {
+    view.showError(error);
+    feedback.withdraw();
+  },
 });
 
 const pad = new DrawingPad(canvas, {
   onChange: updateControls,
   onStrokeEnd: () => {
+    feedback.withdraw();
     view.showPending();
     predictor.schedule();
   },
@@ -47,6 +57,7 @@ function updateControls() {
 
 function undo() {
   if (!pad.undo()) return;
+  feedback.withdraw();
   if (pad.isEmpty) {
     predictor.cancel();
     view.showEmpty();
@@ -59,6 +70,7 @@ function undo() {
 function clear() {
   pad.clear();
   predictor.cancel();
+  feedback.withdraw();
   view.showEmpty();
 }
 
@@ -67,6 +79,7 @@ function setLanguage(lang) {
   langSelect.value = lang;
   translatePage(document, t);
   view.setTranslator(t);
+  feedback.setTranslator(t);
 }
 
 undoButton.addEventListener('click', undo);
@@ -94,6 +107,8 @@ document.addEventListener('keydown', (event) => {
   } else if ((key === 'c' || key === 'escape') && !event.ctrlKey && !event.metaKey) {
     event.preventDefault();
     clear();
+  } else if (/^[0-9]$/.test(key) && !event.ctrlKey && !event.metaKey && feedback.choose(Number(key))) {
+    event.preventDefault();
   }
 });
 

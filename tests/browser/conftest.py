@@ -35,14 +35,15 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with LiveServer(tmp_path_factory.mktemp("server") / "gunicorn.log") as live:
+    folder = tmp_path_factory.mktemp("server")
+    with LiveServer(folder / "gunicorn.log", env={"DIGIT_CANVAS_INSTANCE": str(folder / "instance")}) as live:
         yield live
 
 
 @pytest.fixture
 def own_server(tmp_path) -> Iterator[LiveServer]:
     """A server for one test alone, which may stop it."""
-    with LiveServer(tmp_path / "gunicorn.log", workers=1) as live:
+    with LiveServer(tmp_path / "gunicorn.log", workers=1, env={"DIGIT_CANVAS_INSTANCE": str(tmp_path / "instance")}) as live:
         yield live
 
 

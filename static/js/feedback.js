@@ -1,0 +1,95 @@
+// After an answer, the user says which digit they drew (one click or one key); the server keeps it.
+
+export class FeedbackPanel {
+  #root;
+  #t;
+  #endpoint;
+  #offer = null; // {prediction, image} the user may confirm or correct
+  #sent = null; // {label, state: 'sending' | 'saved' | 'failed', message}
+  #el;
+
+  /** @param {HTMLElement} root the #feedback group; @param {Function} t the translator */
+  constructor(root, t, { endpoint = 'feedback' } = {}) {
+    this.#root = root;
+    this.#t = t;
+    this.#endpoint = endpoint;
+    this.#el = {
+      buttons: [...root.querySelectorAll('.digit-button')].sort((a, b) => a.dataset.digit - b.dataset.digit),
+      status: root.querySelector('#feedback-status'),
+    };
+    for (const button of this.#el.buttons) {
+      button.addEventListener('click', () => this.choose(Number(button.dataset.digit)));
+    }
+  }
+
+  setTranslator(t) {
+    this.#t = t;
+    this.#draw();
+  }
+
+  /** A new answer to the drawing `image` (the data URL that was sent to /predict). */
+  offer(prediction, image) {
+    this.#offer = typeof image === 'string' ? { prediction, image } : null;
+    this.#sent = null;
+    this.#draw();
+  }
+
+  /** The drawing changed or the answer is gone: nothing to confirm any more. */
+  withdraw() {
+    this.#offer = null;
+    this.#sent = null;
+    this.#draw();
+  }
+
+  /** The user's digit; returns false when there is nothing to answer (already sent, no answer). */
+  choose(label) {
+    if (!this.#offer || (this.#sent && this.#sent.state !== 'failed')) return false;
+    this.#send(this.#offer, label);
+    return true;
+  }
+
+  async #send(offer, label) {
+    const sent = { label, state: 'sending' };
+    this.#sent = sent;
+    this.#draw();
+    const { prediction, image } = offer;
+    try {
+      const response = await fetch(this.#endpoint, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify({
+          image, label, predicted: prediction.digit, confidence: prediction.confidence, model: prediction.model,
+        }),
+        cache: 'no-store',
+      });
+      const body = await response.json().catch(() => null);
+      if (response.ok) sent.state = 'saved';
+      else Object.assign(sent, { state: 'failed', message: body?.error?.message ?? `HTTP ${response.status}` });
+    } catch {
+      Object.assign(sent, { state: 'failed', message: null });
+    }
+    if (this.#sent === sent) this.#draw(); // not withdrawn meanwhile
+  }
+
+  #draw() {
+    const t = this.#t;
+    const offer = this.#offer;
+    const sent = this.#sent;
+    this.#root.hidden = !offer;
+    this.#root.dataset.state = sent ? sent.state : 'asking';
+    const locked = Boolean(sent) && sent.state !== 'failed';
+    this.#el.buttons.forEach((button, digit) => {
+      button.classList.toggle('is-answer', Boolean(offer) && digit === offer.prediction.digit);
+      button.setAttribute('aria-pressed', String(Boolean(sent) && sent.label === digit && sent.state !== 'failed'));
+      button.setAttribute('aria-disabled', String(locked));
+      button.setAttribute('aria-label', offer && digit === offer.prediction.digit
+        ? t('feedbackRight', { digit }) : t('barLabel', { digit }));
+    });
+    const status = !sent ? ''
+      : sent.state === 'sending' ? t('feedbackSending')
+        : sent.state === 'saved' ? t(sent.label === offer?.prediction.digit ? 'feedbackConfirmed' : 'feedbackSaved',
+          { digit: sent.label })
+          : sent.message ? t('feedbackFailed', { message: sent.message }) : t('feedbackOffline');
+    this.#el.status.textContent = status;
+  }
+}
