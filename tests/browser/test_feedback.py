@@ -48,7 +48,7 @@ def test_clicking_the_right_digit_corrects_the_answer_and_stores_the_drawing(fee
     prediction = predicted.json()
     expect(page.locator("#feedback")).to_be_visible()
     answer = page.locator(f'.digit-button[data-digit="{prediction["digit"]}"]')
-    expect(answer).to_have_class("digit-button is-answer")
+    expect(answer).to_have_class("button digit-button is-answer")
 
     label = (prediction["digit"] + 3) % 10  # the user says it is another digit
     with page.expect_response(lambda r: r.url.endswith("/feedback")) as posted:
