@@ -48,12 +48,11 @@ def post_feedback() -> tuple[dict[str, Any], int]:
     fields = read_fields()
     data = image_bytes(fields["image"])
     model_input = image_to_model_input(data)  # exactly what /predict does: 4xx on a bad image
-    original = decode_image(data, current_app.config["MAX_IMAGE_PIXELS"])  # full size, for people
+    original_png = original_drawing(data)
     try:
         row_id = feedback_store().add(
             label=fields["label"], predicted=fields["predicted"], confidence=fields["confidence"],
-            model_version=fields["model"], seen=seen_to_uint8(model_input.vector),
-            original_png=encode_original(original),
+            model_version=fields["model"], seen=seen_to_uint8(model_input.vector), original_png=original_png,
         )
     except (sqlite3.Error, FeedbackStoreError, OSError):
         current_app.logger.exception("could not store feedback")
@@ -93,6 +92,16 @@ def read_fields() -> dict[str, Any]:
 
 def is_digit(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 9
+
+
+def original_drawing(data: bytes) -> bytes:
+    """The drawing decoded at full size (not reduced as for the model) and re-encoded to keep."""
+    try:
+        return encode_original(decode_image(data, current_app.config["MAX_IMAGE_PIXELS"]))
+    except ImageRejected as exc:
+        raise rejection(exc) from None
+    except ValueError:  # cannot be shrunk below the size limit
+        raise ApiError(413, "too_large", "the drawing is too large to keep") from None
 
 
 def image_bytes(text: str) -> bytes:

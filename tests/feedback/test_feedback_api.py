@@ -6,6 +6,8 @@ import sqlite3
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from app import create_app
@@ -25,6 +27,11 @@ def make_app(tmp_path, **config):
 @pytest.fixture
 def client(tmp_path):
     return make_app(tmp_path).test_client()
+
+
+@pytest.fixture
+def unlimited_client(tmp_path):
+    return make_app(tmp_path, FEEDBACK_PER_MINUTE=10**9).test_client()
 
 
 def stored(tmp_path):
@@ -191,3 +198,33 @@ def test_two_gunicorn_workers_store_every_feedback(tmp_path):
     assert [status for status, _ in answers] == [201] * 24
     ids = sorted(answer["id"] for _, answer in answers)
     assert ids == [row.id for row in stored(tmp_path)] and len(set(ids)) == 24
+
+
+def test_a_large_photo_of_a_drawing_is_kept_shrunk(client, tmp_path):
+    photo = Image.open(io.BytesIO(canvas_png("seven", style="dark_on_light", size=2400))).convert("RGB")
+    buf = io.BytesIO()
+    photo.save(buf, "JPEG", quality=95)
+    response = client.post("/feedback", json=good(image=data_url(buf.getvalue(), "image/jpeg")))
+    assert response.status_code == 201, response.json
+    [row] = stored(tmp_path)
+    kept = Image.open(io.BytesIO(row.original))
+    assert kept.format == "PNG" and max(kept.size) <= 1024 and len(row.original) <= 256 * 1024
+    assert row.seen.max() == 255  # the digit itself reached the model
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-20, 20) | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=st.dictionaries(st.sampled_from(["image", "label", "predicted", "confidence", "model", "x"]),
+                               JSON_VALUES, max_size=4),
+       drop=st.sets(st.sampled_from(["image", "label", "predicted", "confidence", "model"]), max_size=2))
+def test_any_json_gets_201_or_a_4xx_never_a_5xx(unlimited_client, changes, drop):
+    body = {k: v for k, v in good(**changes).items() if k not in drop}
+    response = unlimited_client.post("/feedback", json=body)
+    assert response.is_json and (response.status_code == 201 or 400 <= response.status_code < 500), \
+        (response.status_code, response.json)
