@@ -25,12 +25,10 @@ import numpy as np
 from app.feedback_store import FeedbackStore
 from app.model_registry import CARD_NAME, WEIGHTS_NAME, ModelRegistry, load_servable
 from app.text_table import format_table
-from model.metrics import classification_report, loss_and_accuracy
+from model.card import write_json_atomic
+from model.metrics import loss_and_accuracy
 from model.network import MLP, ModelFileError
-from model.train import (
-    TrainConfig, as_features, as_labels, data_description, load_data, save_model_and_card,
-    split_train_val, train, write_json_atomic,
-)
+from model.train import TrainConfig, as_features, as_labels, load_data, train_and_save
 
 log = logging.getLogger("app.admin")
 MNIST_TEST, FEEDBACK_HOLDOUT = "MNIST test", "feedback holdout"
@@ -192,20 +190,11 @@ def run_retrain(args: argparse.Namespace, config: TrainConfig, registry: ModelRe
     staging = None
     try:
         mnist = load_data(args)
-        split = split_train_val(mnist.train_images, mnist.train_labels, config.val_size, config.seed,
-                                config.limit, extra)
         staging = registry.staging_dir()
-        model, history = train(config, split, progress=not args.quiet)
+        model, card = train_and_save(config, mnist, staging / WEIGHTS_NAME, extra=extra, progress=not args.quiet,
+                                     command="python -m app.admin " + shlex.join(argv))
         test_x, test_y = as_features(mnist.test_images), as_labels(mnist.test_labels, len(mnist.test_labels))
         holdout_x = np.divide(feedback.holdout_x.reshape(-1, 784), 255, dtype=np.float32)
-        validation = _report(model, split.val_x, split.val_y) if len(split.val_y) else None
-        card = save_model_and_card(model, {
-            "config": config, "history": history,
-            "command": "python -m app.admin " + shlex.join(argv),
-            "data": data_description(mnist, config, split, test_x, test_y,
-                                     0 if extra is None else len(extra[1])),
-            "test": _report(model, test_x, test_y), "validation": validation,
-        }, staging / WEIGHTS_NAME)
         version = card["version"]
         report = run_gate(active, active_version, model, version,
                           {MNIST_TEST: (test_x, test_y), FEEDBACK_HOLDOUT: (holdout_x, feedback.holdout_y)},
@@ -249,7 +238,3 @@ def decide(report: GateReport, args: argparse.Namespace) -> tuple[bool, str]:
         return True, f"refused by the gate ({why}), promoted by --force"
     log.warning("gate refused the candidate: %s", why)
     return False, f"refused by the gate ({why})"
-
-
-def _report(model: MLP, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    return {k: v for k, v in classification_report(model, x, y).items() if not isinstance(v, np.ndarray)}

@@ -14,7 +14,9 @@ from app.retrain import GateReport, decide, holdout_mask, run_gate
 from model.data import load_mnist
 from tests.feedback.conftest import start_module, tiny_model
 
-SMALL = ["--limit", "3000", "--epochs", "3", "--hidden", "32", "--quiet"]
+# The plain reference recipe (SGD, no augmentation) on a small budget: seconds, not minutes.
+PLAIN = ["--optimizer", "sgd", "--lr", "0.1", "--augment", "off", "--quiet"]
+SMALL = ["--limit", "3000", "--epochs", "3", "--hidden", "32", *PLAIN]
 
 
 def test_holdout_is_stable_and_close_to_the_fraction():
@@ -122,7 +124,7 @@ def test_retrain_learns_feedback_gate_promotes_and_refuses_rollback_restores(adm
     assert holdout["candidate"] > holdout["active"] + 0.5
 
     # A much worse candidate (tiny budget, no feedback): stored, refused, not served.
-    out = admin("retrain", "--limit", "300", "--epochs", "1", "--hidden", "8", "--quiet",
+    out = admin("retrain", "--limit", "300", "--epochs", "1", "--hidden", "8", *PLAIN,
                 "--feedback-oversample", "0")
     assert out.returncode == 3, out.stderr
     assert "gate refused the candidate" in out.stderr
@@ -146,7 +148,7 @@ def test_ctrl_c_during_training_changes_nothing(registry, mnist):
     history = registry.history_file.read_bytes()
     proc = start_module("app.admin", "--instance", str(registry.root.parent), "--weights",
                         str(registry.shipped), "retrain", "--limit", "20000", "--epochs", "200",
-                        "--hidden", "64")
+                        "--hidden", "64", "--optimizer", "sgd", "--augment", "off")
     try:
         for line in proc.stderr:
             if line.startswith("epoch 1/200"):
