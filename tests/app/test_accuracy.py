@@ -14,7 +14,7 @@ from PIL import Image
 
 from model.data import load_mnist
 from model.network import MLP
-from tests.app.conftest import WEIGHTS, LiveServer
+from tests.live_server import WEIGHTS, LiveServer
 from tests.app.drawings import STYLES, encode, styled
 
 SAMPLE = 1500

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from app.config import REPO_ROOT
-from tests.app.conftest import LiveServer, start_gunicorn, stop_gunicorn
+from tests.live_server import LiveServer
 from tests.app.drawings import canvas_png, data_url, encode
 
 PNG = canvas_png("one", "alpha_only")
@@ -117,15 +117,12 @@ def test_concurrent_clients_are_all_answered(live_server: LiveServer) -> None:
 
 
 def test_limits_come_from_the_environment(tmp_path) -> None:
-    proc, server = start_gunicorn(tmp_path / "gunicorn.log", {"DIGIT_CANVAS_MAX_CONTENT_LENGTH": "500"})
-    try:
+    with LiveServer(tmp_path / "gunicorn.log", env={"DIGIT_CANVAS_MAX_CONTENT_LENGTH": "500"}) as server:
         response = server.request("POST", "/predict", PNG, {"Content-Type": "image/png"})
         assert len(PNG) > 500 and response.status == 413
-    finally:
-        stop_gunicorn(proc)
-    assert proc.returncode == 0
+    assert server.returncode == 0
 
 
 def test_missing_weights_stop_the_server_with_a_clear_message(tmp_path) -> None:
     with pytest.raises(RuntimeError, match="weights file not found"):
-        start_gunicorn(tmp_path / "gunicorn.log", {"DIGIT_CANVAS_WEIGHTS": str(tmp_path / "none.npz")})
+        LiveServer(tmp_path / "gunicorn.log", env={"DIGIT_CANVAS_WEIGHTS": str(tmp_path / "none.npz")}).start()

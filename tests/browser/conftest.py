@@ -8,7 +8,7 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from tests.browser.chromium import ChromiumMissing, launch
 from tests.browser.contexts import DESKTOP, PHONE, open_page
-from tests.browser.live_server import LiveServer
+from tests.live_server import LiveServer
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -7,7 +7,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.contexts import DESKTOP, open_page
 from tests.browser.drawing import DIGITS, draw_and_wait, draw_with_mouse
-from tests.browser.live_server import LiveServer
+from tests.live_server import LiveServer
 
 NOT_AN_IMAGE = json.dumps({"image": "data:image/png;base64,bm90IGFuIGltYWdl"})
 

@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 from app.feedback_store import FeedbackStore
 from tests.browser.contexts import DESKTOP, open_page
 from tests.browser.drawing import DIGITS, draw_and_wait
-from tests.browser.live_server import LiveServer
+from tests.live_server import LiveServer
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.contexts import DESKTOP, open_page
 from tests.browser.drawing import DIGITS, draw_and_wait
-from tests.browser.live_server import LiveServer
+from tests.live_server import LiveServer
 
 
 def test_switching_language_changes_the_text_and_is_remembered(page: Page) -> None:

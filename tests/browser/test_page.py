@@ -4,7 +4,7 @@ from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.browser.contexts import DESKTOP, open_page
 from tests.browser.drawing import DIGITS, draw_and_wait, draw_with_mouse
-from tests.browser.live_server import LiveServer
+from tests.live_server import LiveServer
 from tests.browser.page_state import assert_shows
 
 STRICT_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

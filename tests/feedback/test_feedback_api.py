@@ -180,21 +180,16 @@ def test_feedback_is_documented(client):
 def test_two_gunicorn_workers_store_every_feedback(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
-    from tests.app.conftest import start_gunicorn, stop_gunicorn
+    from tests.live_server import LiveServer
 
-    instance = tmp_path / "instance"
-    proc, server = start_gunicorn(tmp_path / "gunicorn.log", {"DIGIT_CANVAS_INSTANCE": str(instance)})
     body = json.dumps(good()).encode()
 
     def send(_):
         resp = server.request("POST", "/feedback", body, {"Content-Type": "application/json"})
         return resp.status, json.loads(resp.body)
 
-    try:
-        with ThreadPoolExecutor(4) as pool:
-            answers = list(pool.map(send, range(24)))  # under the per-worker flood limit of 30
-    finally:
-        stop_gunicorn(proc)
+    with LiveServer(tmp_path / "gunicorn.log") as server, ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(send, range(24)))  # under the per-worker flood limit of 30
     assert [status for status, _ in answers] == [201] * 24
     ids = sorted(answer["id"] for _, answer in answers)
     assert ids == [row.id for row in stored(tmp_path)] and len(set(ids)) == 24

@@ -11,7 +11,7 @@ import pytest
 from app import create_app
 from app.model_holder import ModelHolder
 from model.network import MLP
-from tests.app.conftest import start_gunicorn, stop_gunicorn
+from tests.live_server import LiveServer
 from tests.app.drawings import canvas_png
 from tests.feedback.conftest import add_version
 
@@ -125,8 +125,8 @@ def _wait_for(predicate, what: str, timeout: float = 30.0) -> None:
 def test_switching_models_under_load_fails_no_request(registry, tmp_path):
     versions = [add_version(registry, seed) for seed in (1, 2, 3)]
     log = tmp_path / "gunicorn.log"
-    proc, server = start_gunicorn(log, {
-        "DIGIT_CANVAS_WEIGHTS": str(registry.shipped), "DIGIT_CANVAS_INSTANCE": str(registry.root.parent)})
+    server = LiveServer(log, env={
+        "DIGIT_CANVAS_WEIGHTS": str(registry.shipped), "DIGIT_CANVAS_INSTANCE": str(registry.root.parent)}).start()
     stop, results = threading.Event(), []
     body = canvas_png("seven")
     clients = [threading.Thread(target=_post_predicts, args=(server, body, stop, results, 3000))
@@ -160,7 +160,7 @@ def test_switching_models_under_load_fails_no_request(registry, tmp_path):
         stop.set()
         for c in clients:
             c.join(timeout=60)
-        stop_gunicorn(proc)
+        server.stop()
     valid = {"shipped-weights", *versions}
     assert len(results) > 50
     failures = [r for r in results if r[0] != 200]
