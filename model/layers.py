@@ -60,6 +60,11 @@ class FullyConnectedLayer(Layer):
         self.needs_input_grad = needs_input_grad
         self._x: np.ndarray | None = None
 
+    def use_storage(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        """Adopt [W, b] and [dW, db] arrays held elsewhere (values already copied in)."""
+        self.W, self.b = self.params = list(params)
+        self.dW, self.db = self.grads = list(grads)
+
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         self._x = x
         out = x @ self.W
@@ -75,12 +80,21 @@ class FullyConnectedLayer(Layer):
 
 
 class ReLULayer(Layer):
+    """max(x, 0). ``in_place``: overwrite the input and the incoming gradient instead of
+    allocating new arrays, for a network whose layers hand it arrays nobody else holds."""
+
+    def __init__(self, in_place: bool = False) -> None:
+        super().__init__()
+        self.in_place = in_place
+
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         self._mask = x > 0
-        return np.maximum(x, 0)
+        # x * mask rather than np.maximum(x, 0): the same values (bar the sign of zero),
+        # and the mask is needed anyway; maximum is twice as slow here (measured 13 vs 7 us).
+        return np.multiply(x, self._mask, out=x if self.in_place else None)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        return grad_out * self._mask
+        return np.multiply(grad_out, self._mask, out=grad_out if self.in_place else None)
 
 
 class LeakyReLULayer(Layer):
@@ -158,9 +172,8 @@ class SoftmaxLossLayer:
         sums = probs.sum(axis=1)
         log_norm = np.log(sums)
         n = logits.shape[0]
-        rows = np.arange(n)
         # log p(label) = shifted[label] - log sum exp(shifted): finite for logits of any size.
-        loss = float(np.mean(log_norm - shifted[rows, labels]))
+        loss = float(log_norm.sum() - shifted[np.arange(n), labels].sum()) / n
         probs /= sums[:, None]
         self._probs = probs
         self._labels = labels

@@ -84,10 +84,29 @@ class MLP:
             self.layers.append(fc)
             self.dense.append(fc)
             if not last:
-                self.layers.append(act_cls())
+                # A ReLU's input is a fresh product and its incoming gradient too: reuse them.
+                self.layers.append(act_cls(in_place=True) if act_cls is ReLULayer else act_cls())
                 if dropout > 0:
                     self.layers.append(DropoutLayer(dropout, dropout_rng))
         self.loss_layer = SoftmaxLossLayer()
+        self._pack_parameters()
+
+    def _pack_parameters(self) -> None:
+        """Hold every parameter in one contiguous array (matrices first, then biases), and
+        every gradient in another, so an optimiser step is a few long passes instead of
+        many short ones (see model.optim.param_groups)."""
+        arrays = [fc.W for fc in self.dense] + [fc.b for fc in self.dense]
+        values = np.empty(sum(a.size for a in arrays), dtype=arrays[0].dtype)
+        grads = np.zeros_like(values)
+        views, start = {}, 0
+        for a in arrays:
+            stop = start + a.size
+            views[id(a)] = values[start:stop].reshape(a.shape), grads[start:stop].reshape(a.shape)
+            views[id(a)][0][...] = a
+            start = stop
+        for fc in self.dense:
+            (w, dw), (b, db) = views[id(fc.W)], views[id(fc.b)]
+            fc.use_storage([w, b], [dw, db])
 
     # -- training ----------------------------------------------------------
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
