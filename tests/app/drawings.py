@@ -10,6 +10,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 STYLES = ("dark_on_light", "light_on_dark", "alpha_only", "light_on_transparent", "blue_on_white")
+CANVAS = 280  # the drawing page's canvas, in CSS pixels
+RESAMPLING = (Image.Resampling.BILINEAR, Image.Resampling.BICUBIC, Image.Resampling.LANCZOS)
 
 
 def stroke_mask(
@@ -61,6 +63,28 @@ def styled(mask: np.ndarray, style: str) -> Image.Image:
         rgb[:] = (1 - t) * np.array([255, 255, 255]) + t * np.array([20, 40, 200])
         return Image.fromarray(rgb.round().astype(np.uint8), "RGB")
     raise ValueError(style)
+
+
+def render_like_canvas(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    """The 28x28 digit scaled up 4-10x (smooth, anti-aliased), placed anywhere on a 280x280 pad,
+    in a random polarity / transparency, as PNG."""
+    return canvas_drawing(digit, rng)[0]
+
+
+def canvas_drawing(digit: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str]:
+    """render_like_canvas's PNG and the style it drew in (one of STYLES).
+
+    Shared by tests/app/test_accuracy.py and bench/canvas_accuracy.py: the same seed gives
+    the same drawings in both.
+    """
+    size = int(rng.integers(112, CANVAS + 1))
+    resample = RESAMPLING[int(rng.integers(len(RESAMPLING)))]
+    big = np.asarray(Image.fromarray(digit).resize((size, size), resample))
+    x, y = (int(v) for v in rng.integers(0, CANVAS - size + 1, 2))
+    coverage = np.zeros((CANVAS, CANVAS), np.uint8)
+    coverage[y : y + size, x : x + size] = big
+    style = STYLES[int(rng.integers(len(STYLES)))]
+    return encode(styled(coverage, style), "PNG"), style
 
 
 def encode(image: Image.Image, fmt: str, **options) -> bytes:

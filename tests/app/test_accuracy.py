@@ -10,28 +10,14 @@ import threading
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from model.data import load_mnist
 from model.network import MLP
 from tests.live_server import WEIGHTS, LiveServer
-from tests.app.drawings import STYLES, encode, styled
+from tests.app.drawings import CANVAS, render_like_canvas
 
 SAMPLE = 1500
-CANVAS = 280
-RESAMPLING = (Image.Resampling.BILINEAR, Image.Resampling.BICUBIC, Image.Resampling.LANCZOS)
-
-
-def render_like_canvas(digit: np.ndarray, rng: np.random.Generator) -> bytes:
-    """The 28x28 digit scaled up 4-10x (smooth, anti-aliased), placed anywhere on a 280x280 pad,
-    in a random polarity / transparency, as PNG."""
-    size = int(rng.integers(112, CANVAS + 1))
-    resample = RESAMPLING[int(rng.integers(len(RESAMPLING)))]
-    big = np.asarray(Image.fromarray(digit).resize((size, size), resample))
-    x, y = (int(v) for v in rng.integers(0, CANVAS - size + 1, 2))
-    coverage = np.zeros((CANVAS, CANVAS), np.uint8)
-    coverage[y : y + size, x : x + size] = big
-    return encode(styled(coverage, STYLES[int(rng.integers(len(STYLES)))]), "PNG")
+SEED = 20261127  # bench/canvas_accuracy.py renders with the same seed and recipe
 
 
 def post_all(server: LiveServer, bodies: list[bytes], clients: int = 2) -> list[int]:
@@ -63,7 +49,7 @@ def post_all(server: LiveServer, bodies: list[bytes], clients: int = 2) -> list[
 @pytest.mark.slow
 def test_accuracy_through_http_stays_within_a_point_of_raw_mnist(live_server: LiveServer, capsys) -> None:
     mnist = load_mnist(progress=False)
-    rng = np.random.default_rng(20261127)
+    rng = np.random.default_rng(SEED)
     index = rng.choice(len(mnist.test_labels), SAMPLE, replace=False)
     images, labels = mnist.test_images[index], mnist.test_labels[index]
 
