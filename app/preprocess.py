@@ -300,7 +300,7 @@ def encode_preview(field: np.ndarray) -> bytes:
     rows = np.zeros((field.shape[0], field.shape[1] + 1), np.uint8)  # filter byte 0 (none) per row
     rows[:, 1:] = field * 255.0 + 0.5
     header = struct.pack(">IIBBBBB", field.shape[1], field.shape[0], 8, 0, 0, 0, 0)
-    return PNG_SIGNATURE + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 6)) + PNG_END
+    return PNG_SIGNATURE + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + PNG_END
 
 
 def png_chunk(kind: bytes, data: bytes) -> bytes:
