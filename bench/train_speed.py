@@ -107,6 +107,77 @@ def time_to_accuracy(history: dict[str, Any], target: float) -> tuple[float | No
     return None, None
 
 
+def phase_profile(split: Split, epochs: int = 3) -> list[tuple[str, float, float]]:
+    """Where an epoch of the real loop goes: (phase, seconds, share) of the median of ``epochs`` epochs.
+
+    The layer, loss and optimiser methods and the batch generator are wrapped with a timer
+    where ``model.train.train`` calls them (a few hundred nanoseconds per call of overhead);
+    "the rest" is the loop itself (schedule, running loss and accuracy, Python glue).
+    """
+    import model.layers as layers
+    import model.optim as optim
+    import model.train as train_module
+
+    spent: dict[str, float] = {}
+    clock = time.perf_counter
+
+    def timed(name: str, fn):
+        def wrapper(*args, **kwargs):
+            start = clock()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + clock() - start
+
+        return wrapper
+
+    def timed_batches(fn):
+        def wrapper(*args, **kwargs):
+            batches = fn(*args, **kwargs)
+            while True:
+                start = clock()
+                batch = next(batches, None)
+                spent["gather the batch (np.take into buffers)"] = (
+                    spent.get("gather the batch (np.take into buffers)", 0.0) + clock() - start)
+                if batch is None:
+                    return
+                yield batch
+
+        return wrapper
+
+    patches = [
+        (layers.FullyConnectedLayer, "forward", "forward products + bias adds"),
+        (layers.FullyConnectedLayer, "backward", "backward products + bias sums"),
+        (layers.ReLULayer, "forward", "ReLU forward"),
+        (layers.ReLULayer, "backward", "ReLU backward"),
+        (layers.SoftmaxLossLayer, "forward", "softmax + loss"),
+        (layers.SoftmaxLossLayer, "backward", "loss gradient"),
+        (optim.SGD, "step", "optimiser step (SGD)"),
+        (optim.Adam, "step", "optimiser step (Adam)"),
+    ]
+    originals = [(owner, attr, getattr(owner, attr)) for owner, attr, _ in patches]
+    original_batches = train_module._batches
+    for owner, attr, name in patches:
+        setattr(owner, attr, timed(name, getattr(owner, attr)))
+    train_module._batches = timed_batches(original_batches)
+    split = split._replace(val_x=split.val_x[:1], val_y=split.val_y[:1])  # time training, not validation
+    runs = []
+    try:
+        for seed in range(epochs):
+            spent.clear()
+            total = numpy_epoch_seconds(split, seed)
+            runs.append((total, dict(spent)))
+    finally:
+        for owner, attr, fn in originals:
+            setattr(owner, attr, fn)
+        train_module._batches = original_batches
+    total, parts = sorted(runs, key=lambda run: run[0])[len(runs) // 2]  # the median epoch
+    rows = [(name, parts[name]) for name in [*(n for _, _, n in patches), "gather the batch (np.take into buffers)"]
+            if name in parts]
+    rows.append(("the rest (loop, schedule, accuracy, timers)", total - sum(t for _, t in rows)))
+    return [(name, t, t / total) for name, t in rows] + [("whole epoch", total, 1.0)]
+
+
 def torch_epoch_runner(x: np.ndarray, y: np.ndarray, threads: int):
     """A function that trains the same model in PyTorch for one epoch and returns the seconds."""
     try:
@@ -143,6 +214,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5,
                         help="interleaved rounds (products-only epoch, NumPy epoch, PyTorch epoch)")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
+    parser.add_argument("--phases", action="store_true",
+                        help="only the per-phase breakdown of the real epoch (3 epochs, medians)")
     args = parser.parse_args()
     threads = current_threads()
 
@@ -154,6 +227,21 @@ def main() -> int:
     # each epoch's record carries the test accuracy (nothing is selected with it here).
     split = Split(x, y, test_x, test_y)
     n, batch = len(x), 128
+    config = reference_config()
+    optimiser = (f"{config.optimizer.upper()}"
+                 + (f" {'Nesterov ' if config.nesterov else ''}momentum {config.momentum}" if config.optimizer == "sgd" else "")
+                 + f", lr {config.lr} {config.schedule}, weight decay {config.weight_decay}")
+    print(f"optimiser of the timed epochs: {optimiser} (the --quick and reference recipes' optimiser; "
+          "the shipped 800-800 model trains with Adam)", file=sys.stderr)
+    if args.phases:
+        print(f"## One epoch of `model.train.train`, by phase ({threads} BLAS thread(s); {optimiser})\n")
+        print("| phase | seconds per epoch | share |\n| --- | --- | --- |")
+        phases = phase_profile(split)
+        for name, seconds, share in phases:
+            print(f"| {name} | {seconds:.3f} | {share:.0%} |")
+        mm = matmul_epoch_seconds(n, batch, repeats=3)
+        print(f"| (the 8 products alone, same shapes, median of 3) | {mm:.3f} | {mm / phases[-1][1]:.0%} |")
+        return 0
 
     flops = flops_per_epoch(n, batch)
     torch_epoch = None if args.no_torch else torch_epoch_runner(x, y, threads)
@@ -180,6 +268,7 @@ def main() -> int:
     print(f"## Training speed ({', '.join(map(str, SIZES))}; batch {batch}; {n} images/epoch; "
           f"{threads} BLAS thread(s))\n")
     print("| measure | value |\n| --- | --- |")
+    print(f"| optimiser in the timed epochs | {optimiser} (as `--quick`) |")
     print(f"| products per step | {len(step_products(batch))} (3 forward, 5 backward) |")
     print(f"| FLOPs per epoch (products) | {flops / 1e9:.1f} GFLOP |")
     print(f"| pure product time per epoch (median of {len(rounds)}) | {mm:.3f} s ({rate(mm)} GFLOP/s) |")
