@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import base64
 import os
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import numpy as np
 from flask import Blueprint, current_app, request
@@ -45,7 +46,12 @@ def predict() -> dict[str, Any]:
     data = read_image_bytes()
     model_input = image_to_model_input(data)
     model = current_model()
-    probabilities = model.predict_proba(model_input.vector).astype(np.float64)
+    return prediction(model.predict_proba(model_input.vector), model_input, model.version)
+
+
+def prediction(probabilities: np.ndarray, model_input: ModelInput, version: str) -> dict[str, Any]:
+    """The answer for one image: probabilities renormalised in float64 so that they sum to 1."""
+    probabilities = probabilities.astype(np.float64)
     probabilities /= probabilities.sum()
     digit = int(probabilities.argmax())
     return {
@@ -53,8 +59,62 @@ def predict() -> dict[str, Any]:
         "probabilities": probabilities.tolist(),
         "confidence": float(probabilities[digit]),
         "preview": "data:image/png;base64," + base64.b64encode(model_input.preview_png).decode("ascii"),
-        "model": model.version,
+        "model": version,
     }
+
+
+MAX_BATCH = 64
+
+
+@bp.post("/predict/batch")
+def predict_batch() -> dict[str, Any]:
+    """Up to MAX_BATCH images in one request: one HTTP round trip and one forward pass for all.
+
+    A malformed request is a 4xx as a whole. An image that cannot be classified gets its
+    error object ({"error": {"code", "message"}}, the codes of /predict) in its place in
+    "results"; the others are answered. Together the images may have at most
+    MAX_IMAGE_PIXELS pixels (the limit of one /predict image), so a batch cannot make a
+    worker decode 64 times what one request can.
+    """
+    texts = batch_images_from_json()
+    max_bytes = current_app.config["MAX_CONTENT_LENGTH"]
+    budget = current_app.config["MAX_IMAGE_PIXELS"]
+    results: list[dict[str, Any] | None] = [None] * len(texts)
+    ready: list[tuple[int, ModelInput]] = []
+    for i, text in enumerate(texts):
+        try:
+            if not isinstance(text, str):
+                raise ApiError(400, "malformed_request", f"images[{i}] must be a string: a data URL or base64")
+            with image_rejections():
+                image = decode_image(image_bytes_from_text(text, max_bytes), budget, work_size=WORK_SIZE)
+                budget -= image.size[0] * image.size[1]
+                ready.append((i, preprocess(image)))
+        except ApiError as exc:
+            if exc.code == "too_many_pixels":
+                exc.message += f" (left of the batch's {current_app.config['MAX_IMAGE_PIXELS']} pixels)"
+            results[i] = {"error": {"code": exc.code, "message": exc.message}}
+    if ready:
+        model = current_model()
+        probabilities = model.network.predict_proba(np.stack([model_input.vector for _, model_input in ready]))
+        for (i, model_input), row in zip(ready, probabilities):
+            results[i] = prediction(row, model_input, model.version)
+    return {"results": results}
+
+
+def batch_images_from_json() -> list[Any]:
+    mimetype = request.mimetype
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise ApiError(415, "unsupported_media_type",
+                       'send application/json {"images": ["<data URL or base64>", ...]}')
+    payload = json_payload()
+    if not isinstance(payload, dict) or not isinstance(payload.get("images"), list):
+        raise ApiError(400, "missing_image", 'the JSON body must be an object with an "images" list')
+    images = payload["images"]
+    if not images:
+        raise ApiError(400, "missing_image", '"images" is empty: send 1 to 64 images')
+    if len(images) > MAX_BATCH:
+        raise ApiError(413, "too_many_images", f'"images" holds {len(images)} images; the limit is {MAX_BATCH}')
+    return images
 
 
 def read_image_bytes() -> bytes:
@@ -86,13 +146,18 @@ HOW_TO_SEND = (
 )
 
 
-def image_bytes_from_json() -> bytes:
+def json_payload() -> Any:
     try:
         payload = request.get_json(silent=True)
     except RecursionError:  # nesting deeper than the parser's stack: not an image request either
         payload = None
     if payload is None:
         raise ApiError(400, "malformed_json", "the body is not valid JSON")
+    return payload
+
+
+def image_bytes_from_json() -> bytes:
+    payload = json_payload()
     if not isinstance(payload, dict) or "image" not in payload:
         raise ApiError(400, "missing_image", 'the JSON body must be an object with an "image" key')
     if not isinstance(payload["image"], str):
@@ -102,9 +167,16 @@ def image_bytes_from_json() -> bytes:
 
 def image_to_model_input(data: bytes) -> ModelInput:
     """Decode, validate and preprocess; every failure becomes a 4xx with a clear message."""
-    try:
+    with image_rejections():
         image = decode_image(data, current_app.config["MAX_IMAGE_PIXELS"], work_size=WORK_SIZE)
         return preprocess(image)
+
+
+@contextmanager
+def image_rejections() -> Iterator[None]:
+    """Turn whatever decoding or preprocessing raises into an ApiError (4xx)."""
+    try:
+        yield
     except (ImageRejected, EmptyImage) as exc:
         raise rejection(exc) from None
     except Exception:  # hostile input must never produce a 5xx; the log keeps the bug visible

@@ -44,6 +44,33 @@ PREDICTION = {
     },
 }
 
+BATCH_REQUEST = {
+    "type": "object",
+    "required": ["images"],
+    "properties": {
+        "images": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 64,
+            "items": {"type": "string", "description": "data URL or plain base64, as for /predict"},
+        }
+    },
+}
+
+BATCH_RESULTS = {
+    "type": "object",
+    "required": ["results"],
+    "properties": {
+        "results": {
+            "type": "array",
+            "description": "one entry per image, in order: its prediction, or its own error "
+            "(the codes of /predict: undecodable_image, too_large, too_many_pixels, "
+            "unsupported_media_type, empty_image, malformed_request)",
+            "items": {"oneOf": [{"$ref": "#/components/schemas/Prediction"}, {"$ref": "#/components/schemas/Error"}]},
+        }
+    },
+}
+
 HEALTH = {
     "type": "object",
     "required": ["status", "model"],
@@ -169,6 +196,27 @@ def build_openapi() -> dict[str, Any]:
                     },
                 }
             },
+            "/predict/batch": {
+                "post": {
+                    "summary": "Classify up to 64 drawings in one request",
+                    "description": "Each image is decoded and preprocessed as by /predict; one forward pass "
+                    "answers all of them. An image that cannot be classified gets its own error object "
+                    "in its place in `results` (status 200, the other images answered); only a malformed "
+                    "request fails as a whole. Together the images may have at most as many pixels as "
+                    "one /predict image (16 million by default); the body limit is that of /predict.",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}}},
+                    },
+                    "responses": {
+                        "200": json_response("One result per image, in order", "BatchResults"),
+                        "400": error_response("Malformed JSON, no \"images\" list, or an empty one"),
+                        "405": error_response("Method not allowed"),
+                        "413": error_response("Body too large, or more than 64 images (code too_many_images)"),
+                        "415": error_response("Not JSON"),
+                    },
+                }
+            },
             "/feedback": {
                 "post": {
                     "summary": "Confirm or correct a prediction; the drawing is kept for retraining",
@@ -208,7 +256,8 @@ def build_openapi() -> dict[str, Any]:
         },
         "components": {
             "schemas": {"Prediction": PREDICTION, "Error": ERROR, "Health": HEALTH, "ModelInfo": MODEL_INFO,
-                        "Feedback": FEEDBACK, "FeedbackStored": FEEDBACK_STORED},
+                        "Feedback": FEEDBACK, "FeedbackStored": FEEDBACK_STORED,
+                        "BatchRequest": BATCH_REQUEST, "BatchResults": BATCH_RESULTS},
             "responses": {"NotFound": error_response("No such route")},
         },
     }

@@ -2,7 +2,7 @@
 of the real server (gunicorn, `make run`'s command line) on 127.0.0.1 for a 280x280 canvas PNG.
 
     python bench/request_speed.py [--seconds 8] [--rounds 3] [--clients 1,4,16]
-                                  [--form raw|json] [--format png|jpeg|webp] [--url URL]
+                                  [--form raw|json] [--format png|jpeg|webp] [--url URL] [--batch N]
 
 Without --url it starts gunicorn itself on a free port (WEB_CONCURRENCY workers, default: the
 cores) and stops it by PID afterwards. Load is bounded: each phase stops after its request
@@ -197,7 +197,7 @@ class Server:
 
 def run_clients(
     host: str, port: int, body: bytes, headers: dict[str, str], clients: int, max_requests: int, seconds: float,
-    server_pid: int | None = None,
+    server_pid: int | None = None, path: str = "/predict",
 ) -> dict:
     """`clients` threads, each with one keep-alive connection, POSTing until the count or the time is up."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
@@ -217,7 +217,7 @@ def run_clients(
                     if next(counter, None) is None:
                         return
                 t0 = time.perf_counter()
-                conn.request("POST", "/predict", body, headers)
+                conn.request("POST", path, body, headers)
                 response = conn.getresponse()
                 data = response.read()
                 own.append(time.perf_counter() - t0)
@@ -270,17 +270,27 @@ def main() -> None:
     parser.add_argument("--format", default="png", choices=["png", "jpeg", "webp"])
     parser.add_argument("--form", default="raw", choices=["raw", "json"], help="raw image body or the page's JSON")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--batch", type=int, default=0,
+                        help="POST this many copies of the image to /predict/batch per request (JSON) "
+                             "instead of one to /predict; throughput is then also given in images/s")
     args = parser.parse_args()
 
     image = canvas_image(args.transparent, args.format.upper())
     media_type = "image/" + args.format.lower()
-    if args.form == "json":  # what the page sends: {"image": "<data URL>"}
+    path, per_request = "/predict", 1
+    if args.batch:
+        url = f"data:{media_type};base64," + base64.b64encode(image).decode()
+        body = json.dumps({"images": [url] * args.batch}).encode()
+        headers = {"Content-Type": "application/json"}
+        path, per_request = "/predict/batch", args.batch
+        args.no_profile = True  # the stage profile is of /predict
+    elif args.form == "json":  # what the page sends: {"image": "<data URL>"}
         body = json.dumps({"image": f"data:{media_type};base64," + base64.b64encode(image).decode()}).encode()
         headers = {"Content-Type": "application/json"}
     else:
         body, headers = image, {"Content-Type": media_type}
     print(f"payload: 280x280 {args.format.upper()} canvas, {'transparent' if args.transparent else 'opaque white'}, "
-          f"{len(image)} bytes, sent as {headers['Content-Type']} ({len(body)} bytes)")
+          f"{len(image)} bytes, sent as {headers['Content-Type']} ({len(body)} bytes) to {path}")
     if not args.no_profile:
         whole, stages = per_stage_profile(body, headers["Content-Type"])
         print(f"\nCPU time of one /predict through Flask's WSGI app (in-process, mean of 3000): {whole:.0f} us")
@@ -296,26 +306,29 @@ def main() -> None:
         host, port = "127.0.0.1", server.port
     try:
         pid = server.proc.pid if server else None
-        run_clients(host, port, body, headers, 2, 400, 5.0)  # warm up every worker
-        single = run_clients(host, port, body, headers, 1, args.single, 4 * args.seconds, pid)
+        run_clients(host, port, body, headers, 2, 400, 5.0, path=path)  # warm up every worker
+        single = run_clients(host, port, body, headers, 1, args.single, 4 * args.seconds, pid, path)
         print(f"\none user, {single['requests']} sequential requests on one keep-alive connection:")
         print(f"  p50 {single['p50_ms']:.2f} ms   p90 {single['p90_ms']:.2f} ms   p99 {single['p99_ms']:.2f} ms"
               f"   ({single['rps']:.0f} req/s)")
         print(f"\nthroughput, {args.rounds} rounds of <= {args.seconds:.0f} s or {args.max_requests} requests, "
               "medians:")
         for clients in (int(c) for c in args.clients.split(",")):
-            runs = [run_clients(host, port, body, headers, clients, args.max_requests, args.seconds, pid)
+            runs = [run_clients(host, port, body, headers, clients, args.max_requests, args.seconds, pid, path)
                     for _ in range(args.rounds)]
             med = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
             rounds = ", ".join(f"{r['rps']:.0f}" for r in runs)
             print(f"  {clients:3d} clients: {med['rps']:7.0f} req/s  (rounds: {rounds})  p50 {med['p50_ms']:.2f} ms  "
                   f"p99 {med['p99_ms']:.2f} ms  CPU per request: server {med['server_cpu_us_per_request']:.0f} us, "
-                  f"client {med['client_cpu_us_per_request']:.0f} us")
+                  f"client {med['client_cpu_us_per_request']:.0f} us"
+                  + (f"  = {med['rps'] * per_request:.0f} images/s, server CPU per image "
+                     f"{med['server_cpu_us_per_request'] / per_request:.0f} us" if per_request > 1 else ""))
             if clients == max(int(c) for c in args.clients.split(",")) and server:
                 per_request = med["server_cpu_us_per_request"] + med["client_cpu_us_per_request"]
                 capacity = os.cpu_count() * 1e6 / per_request
                 print(f"  -> with both cores to itself this box would do about {capacity:.0f} req/s "
-                      "(cores / CPU per request, server + client)")
+                      + (f"= {capacity * per_request:.0f} images/s " if per_request > 1 else "")
+                      + "(cores / CPU per request, server + client)")
     finally:
         if server:
             server.stop()
