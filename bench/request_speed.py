@@ -277,12 +277,12 @@ def main() -> None:
 
     image = canvas_image(args.transparent, args.format.upper())
     media_type = "image/" + args.format.lower()
-    path, per_request = "/predict", 1
+    path, images_per_request = "/predict", 1
     if args.batch:
         url = f"data:{media_type};base64," + base64.b64encode(image).decode()
         body = json.dumps({"images": [url] * args.batch}).encode()
         headers = {"Content-Type": "application/json"}
-        path, per_request = "/predict/batch", args.batch
+        path, images_per_request = "/predict/batch", args.batch
         args.no_profile = True  # the stage profile is of /predict
     elif args.form == "json":  # what the page sends: {"image": "<data URL>"}
         body = json.dumps({"image": f"data:{media_type};base64," + base64.b64encode(image).decode()}).encode()
@@ -321,13 +321,13 @@ def main() -> None:
             print(f"  {clients:3d} clients: {med['rps']:7.0f} req/s  (rounds: {rounds})  p50 {med['p50_ms']:.2f} ms  "
                   f"p99 {med['p99_ms']:.2f} ms  CPU per request: server {med['server_cpu_us_per_request']:.0f} us, "
                   f"client {med['client_cpu_us_per_request']:.0f} us"
-                  + (f"  = {med['rps'] * per_request:.0f} images/s, server CPU per image "
-                     f"{med['server_cpu_us_per_request'] / per_request:.0f} us" if per_request > 1 else ""))
+                  + (f"  = {med['rps'] * images_per_request:.0f} images/s, server CPU per image "
+                     f"{med['server_cpu_us_per_request'] / images_per_request:.0f} us" if images_per_request > 1 else ""))
             if clients == max(int(c) for c in args.clients.split(",")) and server:
                 per_request = med["server_cpu_us_per_request"] + med["client_cpu_us_per_request"]
                 capacity = os.cpu_count() * 1e6 / per_request
                 print(f"  -> with both cores to itself this box would do about {capacity:.0f} req/s "
-                      + (f"= {capacity * per_request:.0f} images/s " if per_request > 1 else "")
+                      + (f"= {capacity * images_per_request:.0f} images/s " if images_per_request > 1 else "")
                       + "(cores / CPU per request, server + client)")
     finally:
         if server:
