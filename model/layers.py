@@ -96,10 +96,11 @@ class ReLULayer(Layer):
         self.in_place = in_place
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
-        self._mask = x > 0
         # x * mask rather than np.maximum(x, 0): the same values (bar the sign of zero),
         # and the mask is needed anyway; maximum is twice as slow here (measured 13 vs 7 us).
-        return np.multiply(x, self._mask, out=x if self.in_place else None)
+        # The result uses the local mask (server threads share the layer at inference).
+        self._mask = mask = x > 0
+        return np.multiply(x, mask, out=x if self.in_place else None)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         return np.multiply(grad_out, self._mask, out=grad_out if self.in_place else None)
