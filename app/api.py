@@ -121,8 +121,11 @@ def rejection(exc: Exception) -> ApiError:
 
 @bp.get("/healthz")
 def healthz() -> dict[str, Any]:
-    model = current_model()
-    return {"status": "ok", "model": model.version, "sha256": model.sha256, "pid": os.getpid()}
+    """Alive and serving (200) even while the weights file on disk is refused: the last good model serves."""
+    holder = current_app.extensions["model_holder"]
+    model = holder.current
+    return {"status": "ok", "model": model.version, "sha256": model.sha256, "pid": os.getpid(),
+            "weights_ok": holder.refused is None, "weights_error": holder.refused}
 
 
 @bp.get("/api/model")

@@ -52,6 +52,9 @@ HEALTH = {
         "model": {"type": "string", "description": "version of the loaded model"},
         "sha256": {"type": "string", "description": "SHA-256 of the loaded weights file"},
         "pid": {"type": "integer", "description": "the worker process that answered (each swaps models on its own)"},
+        "weights_ok": {"type": "boolean", "description": "false while the weights file on disk is refused "
+                       "(missing, corrupt, unreadable); the last good model keeps serving"},
+        "weights_error": {"type": ["string", "null"], "description": "why the file on disk is refused, or null"},
     },
 }
 
