@@ -189,7 +189,13 @@ def build_openapi() -> dict[str, Any]:
                         "415": error_response("Not JSON, or an unsupported image format"),
                         "422": error_response("The image has no ink (code empty_image)"),
                         "429": error_response("Too much feedback from one client (code too_many_requests)"),
-                        "503": error_response("The feedback database cannot be written right now"),
+                        "503": {
+                            **error_response("Nothing was stored: the database is locked by another process "
+                                             "for longer than the busy timeout (code storage_busy, with "
+                                             "Retry-After) or cannot be used (code feedback_unavailable)"),
+                            "headers": {"Retry-After": {"description": "seconds to wait (storage_busy)",
+                                                        "schema": {"type": "integer"}}},
+                        },
                     },
                 }
             },

@@ -50,6 +50,8 @@ def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 15.0) ->
 class Outcome(NamedTuple):
     status: int  # 0: no HTTP answer (connection reset, closed, timed out)
     detail: str  # the model version of a 200, the error code of a 4xx/5xx, or the exception
+    client: int  # which client thread sent it
+    at: float  # time.monotonic() when the answer (or the failure) came
 
 
 class Load:
@@ -60,21 +62,22 @@ class Load:
     """
 
     def __init__(self, server: LiveServer, path: str, body: bytes, content_type: str,
-                 clients: int = 3, max_requests: int = 400, seconds: float = 40.0,
-                 reconnect_every: int = 10) -> None:
+                 clients: int = 3, max_requests: int = 3000, seconds: float = 40.0,
+                 reconnect_every: int = 10, pause: float = 0.02) -> None:
         self.server, self.path, self.body, self.content_type = server, path, body, content_type
         self.max_requests, self.seconds, self.reconnect_every = max_requests, seconds, reconnect_every
+        self.pause = pause  # between one client's requests: a steady load that leaves the machine usable
         self.outcomes: list[Outcome] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(clients)]
+        self._threads = [threading.Thread(target=self._run, args=(k,), daemon=True) for k in range(clients)]
 
     def _record(self, outcome: Outcome) -> bool:
         with self._lock:
             self.outcomes.append(outcome)
             return len(self.outcomes) < self.max_requests
 
-    def _run(self) -> None:
+    def _run(self, client: int) -> None:
         deadline = time.monotonic() + self.seconds
         conn: http.client.HTTPConnection | None = None
         sent = 0
@@ -89,13 +92,14 @@ class Load:
                                            conn=conn)
                 payload = json.loads(resp.body)
                 detail = payload["model"] if resp.status == 200 else payload.get("error", {}).get("code", "")
-                more = self._record(Outcome(resp.status, str(detail)))
+                more = self._record(Outcome(resp.status, str(detail), client, time.monotonic()))
             except (OSError, http.client.HTTPException, ValueError) as exc:
-                more = self._record(Outcome(0, repr(exc)))
+                more = self._record(Outcome(0, repr(exc), client, time.monotonic()))
                 conn.close()
                 conn = None
             if not more:
                 break
+            time.sleep(self.pause)
         if conn is not None:
             conn.close()
 
@@ -105,6 +109,7 @@ class Load:
 
     def wait_for_requests(self, n: int, timeout: float = 15.0) -> None:
         start = self.count()
+        assert start < self.max_requests, "the load has used up its request budget"
         wait_for(lambda: self.count() >= start + n, f"{n} more requests under load", timeout)
 
     def statuses(self) -> Counter:
