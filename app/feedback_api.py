@@ -33,11 +33,17 @@ WRITER_QUEUE_WAIT = 0.5  # seconds a second writer waits for this worker's one w
 
 
 def init_app(app: Flask) -> None:
-    """One flood limiter per worker (memory only); the store opens on first use."""
+    """One flood limiter per worker (memory only); the store is opened (created) as the worker starts,
+    so a database deleted later is an error (503) rather than silently replaced by an empty one."""
     app.config.setdefault("FEEDBACK_PER_MINUTE", 30)
     app.extensions["feedback_limiter"] = FloodLimiter(limit=app.config["FEEDBACK_PER_MINUTE"], window=60.0)
     app.extensions["feedback_writer"] = threading.Lock()
     app.register_blueprint(bp)
+    with app.app_context():
+        try:
+            feedback_store()
+        except (sqlite3.Error, FeedbackStoreError, OSError) as exc:  # tried again on the first /feedback
+            app.logger.error("the feedback database cannot be opened: %s", exc)
 
 
 def feedback_store() -> FeedbackStore:

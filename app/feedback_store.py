@@ -16,6 +16,7 @@ import logging
 import math
 import os
 import sqlite3
+import urllib.parse
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -89,9 +90,15 @@ class FeedbackRow:
     original: bytes  # PNG
 
 
-def open_connection(path: str | os.PathLike, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
-    """A fresh connection in autocommit mode; transactions are opened explicitly."""
-    conn = sqlite3.connect(os.fspath(path), timeout=busy_timeout_ms / 1000, isolation_level=None)
+def open_connection(path: str | os.PathLike, busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+                    create: bool = True) -> sqlite3.Connection:
+    """A fresh connection in autocommit mode; transactions are opened explicitly.
+
+    create=False fails on a missing file instead of silently starting an empty database (a file
+    deleted or being restored at run time must not turn into a second, empty store).
+    """
+    target = os.fspath(path) if create else "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=rw"
+    conn = sqlite3.connect(target, timeout=busy_timeout_ms / 1000, isolation_level=None, uri=not create)
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     conn.execute("PRAGMA synchronous = FULL")
     return conn
@@ -173,7 +180,7 @@ class FeedbackStore:
 
     @contextmanager
     def connect(self, ready: bool = True) -> Iterator[sqlite3.Connection]:
-        conn = open_connection(self.path, self.busy_timeout_ms)
+        conn = open_connection(self.path, self.busy_timeout_ms, create=not ready)
         try:
             if ready:
                 version = conn.execute("PRAGMA user_version").fetchone()[0]

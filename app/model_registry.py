@@ -52,9 +52,11 @@ def read_weights_bytes(path: str | os.PathLike) -> bytes:
         raise ModelFileError(f"weights file not found: {path}") from None
     except OSError as exc:
         raise ModelFileError(f"cannot read weights file {path}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):  # a directory, FIFO, device...
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
         os.close(fd)
-        raise ModelFileError(f"weights file {path} is not a regular file")
+        kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a special file"
+        raise ModelFileError(f"weights file {path} is {kind}, not a regular file")
     with os.fdopen(fd, "rb") as fh:
         try:
             return fh.read()

@@ -10,8 +10,23 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable, NamedTuple
 
+import pytest
+
+from app.feedback_store import FeedbackStore
 from model.network import MLP
-from tests.live_server import LiveServer
+from tests.app.drawings import canvas_png, data_url
+from tests.live_server import HttpResponse, LiveServer
+
+DRAWING = data_url(canvas_png("seven"))
+REFUSAL = "not switching models"  # the model holder's log line for a refused weights file
+
+
+@pytest.fixture
+def weights(tmp_path) -> Path:
+    """A small servable weights file, version good-1, for a server or holder to watch."""
+    path = tmp_path / "weights" / "mlp.npz"
+    save_model(path, "good-1", seed=1)
+    return path
 
 
 def save_model(path: Path, version: str, seed: int = 0) -> bytes:
@@ -124,6 +139,21 @@ class Load:
         self._stop.set()
         for t in self._threads:
             t.join(timeout=30)
+
+
+def feedback(marker: str) -> dict:
+    """A valid feedback body whose "model" field tags the row, to find it in the database later."""
+    return {"image": DRAWING, "label": 7, "predicted": 1, "confidence": 0.5, "model": marker}
+
+
+def post_feedback(server: LiveServer, marker: str) -> HttpResponse:
+    return server.request("POST", "/feedback", json.dumps(feedback(marker)).encode(),
+                          {"Content-Type": "application/json"})
+
+
+def stored_markers(db: Path) -> dict[str, int]:
+    """The tags of the stored rows, with their ids."""
+    return {row.model_version: row.id for row in FeedbackStore(db).rows(with_original=False)}
 
 
 def healthz(server: LiveServer) -> dict:

@@ -13,23 +13,11 @@ from typing import NamedTuple
 import pytest
 
 from app import create_app
-from app.feedback_store import DB_FILENAME, FeedbackStore
-from tests.app.drawings import canvas_png, data_url
+from app.feedback_store import DB_FILENAME
+from tests.app.drawings import canvas_png
 from tests.app.openapi_check import assert_matches_openapi
-from tests.faults.conftest import Load
+from tests.faults.conftest import DRAWING, Load, feedback, post_feedback, stored_markers
 from tests.live_server import REPO, WEIGHTS, LiveServer
-
-DRAWING = data_url(canvas_png("seven"))
-
-
-def feedback(marker: str) -> dict:
-    """A valid feedback body whose "model" field tags the row, to find it in the database later."""
-    return {"image": DRAWING, "label": 7, "predicted": 1, "confidence": 0.5, "model": marker}
-
-
-def stored_markers(db) -> dict[str, int]:
-    return {row.model_version: row.id for row in FeedbackStore(db).rows(with_original=False)}
-
 
 class Locker:
     """`python -m tests.faults.db_locker`: holds BEGIN EXCLUSIVE for `seconds` in its own process."""
@@ -117,8 +105,7 @@ class FeedbackClient(threading.Thread):
     def run(self) -> None:
         for i in range(self.count):
             marker, started = f"{self.name_}-{i}", time.monotonic()
-            resp = self.server.request("POST", "/feedback", json.dumps(feedback(marker)).encode(),
-                                       {"Content-Type": "application/json"})
+            resp = post_feedback(self.server, marker)
             body = json.loads(resp.body)
             code = "" if resp.status == 201 else body["error"]["code"]
             self.results.append(Sent(marker, resp.status, code, started, time.monotonic(),
@@ -132,8 +119,7 @@ def run_lock_scenario(tmp_path, hold: float, busy_timeout_ms: int, feedback_clie
     with LiveServer(tmp_path / "gunicorn.log", env={
             "DIGIT_CANVAS_INSTANCE": str(instance),
             "DIGIT_CANVAS_FEEDBACK_BUSY_TIMEOUT_MS": str(busy_timeout_ms)}) as server:
-        warm = server.request("POST", "/feedback", json.dumps(feedback("warm-up")).encode(),
-                              {"Content-Type": "application/json"})
+        warm = post_feedback(server, "warm-up")
         assert warm.status == 201, warm
         db = instance / DB_FILENAME
         with Load(server, "/predict", canvas_png("seven"), "image/png", clients=2, seconds=30) as load:
@@ -146,8 +132,7 @@ def run_lock_scenario(tmp_path, hold: float, busy_timeout_ms: int, feedback_clie
             for c in clients:
                 c.join(timeout=30)
             load.wait_for_requests(5)
-        after = server.request("POST", "/feedback", json.dumps(feedback("after")).encode(),
-                               {"Content-Type": "application/json"})
+        after = post_feedback(server, "after")
         assert after.status == 201, after  # the lock is gone: feedback works again at once
         log = server.log_text()
     results = [r for c in clients for r in c.results]

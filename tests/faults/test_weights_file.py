@@ -11,17 +11,7 @@ import pytest
 from app import create_app
 from app.model_holder import ModelHolder
 from app.model_registry import ModelRegistry
-from tests.faults.conftest import model_bytes, overwrite_in_place, save_model
-
-REFUSAL = "not switching models"
-
-
-@pytest.fixture
-def weights(tmp_path):
-    path = tmp_path / "weights" / "mlp.npz"
-    save_model(path, "good-1", seed=1)
-    return path
-
+from tests.faults.conftest import REFUSAL, model_bytes, overwrite_in_place, save_model
 
 @pytest.fixture
 def results():
