@@ -79,6 +79,10 @@ class ModelHolder:
     regular file) is refused with one log line per change, ``refused`` says why, and the last
     good model keeps serving until a good file appears. ``on_reload("ok" | "refused")`` is
     called after each such attempt (e.g. to count them).
+
+    A worker that starts while no file can be served (e.g. gunicorn replacing a crashed worker
+    after the file went bad) holds ``current = None`` instead of failing to boot, which would
+    make gunicorn halt every worker: /predict then answers 503 until a good file appears.
     """
 
     def __init__(self, weights_path: str | Path, registry: ModelRegistry | None = None,
@@ -92,7 +96,7 @@ class ModelHolder:
         self._swap = threading.Lock()
         # Watch before the first read, so a change in between is not missed.
         self.watcher = ChangeWatcher(self._on_disk, check_interval)
-        self.current: LoadedModel = self._load_first()
+        self.current: LoadedModel | None = self._load_first()
 
     @property
     def watched_path(self) -> Path | None:
@@ -117,15 +121,20 @@ class ModelHolder:
             raise self._watched
         return load_model(self._watched)
 
-    def _load_first(self) -> LoadedModel:
+    def _load_first(self) -> LoadedModel | None:
         try:
             return self._load_watched()
-        except (ModelFileError, RegistryError) as exc:
-            if self.watched_path == self.weights_path:
-                raise  # nothing else to serve: the worker must not start
+        except Exception as exc:  # noqa: BLE001 - see reload()
             self.refused = str(exc)
-            log.error("the promoted model cannot be served (%s); serving %s instead", exc, self.weights_path)
-            return load_model(self.weights_path)
+        if self.watched_path != self.weights_path:
+            log.error("the promoted model cannot be served (%s); serving %s instead", self.refused, self.weights_path)
+            try:
+                return load_model(self.weights_path)
+            except Exception as exc:  # noqa: BLE001
+                self.refused += f"; and {exc}"
+        log.error("pid %d: no model can be served: %s; /predict answers 503 until a good file appears",
+                  os.getpid(), self.refused)
+        return None
 
     def refresh(self) -> None:
         """Swap in the watched file's model if it changed since the last look."""
@@ -143,11 +152,12 @@ class ModelHolder:
             loaded = self._load_watched()
         except Exception as exc:  # noqa: BLE001 - no file on disk may take a serving worker down
             self.refused = str(exc)
-            log.error("pid %d: not switching models: %s; still serving %s", os.getpid(), exc, self.current.version)
+            log.error("pid %d: not switching models: %s; still serving %s", os.getpid(), exc,
+                      self.current.version if self.current else "nothing (503)")
             result = "refused"
         else:
             self.refused = None
-            if loaded.sha256 != self.current.sha256:
+            if self.current is None or loaded.sha256 != self.current.sha256:
                 self.current = loaded
                 log.info("pid %d: now serving model %s from %s", os.getpid(), loaded.version, self._watched)
             result = "ok"

@@ -115,6 +115,10 @@ def json_response(description: str, schema: str) -> dict[str, Any]:
     }
 
 
+UNAVAILABLE = error_response("This worker has no model to serve (code model_unavailable): it started while "
+                             "the weights file was refused; it serves again once a good file appears")
+
+
 def build_openapi() -> dict[str, Any]:
     binary = {"schema": {"type": "string", "format": "binary"}}
     return {
@@ -169,6 +173,7 @@ def build_openapi() -> dict[str, Any]:
                         "413": error_response("Body too large (bytes) or image too large (pixels)"),
                         "415": error_response("Unsupported media type or image format"),
                         "422": error_response("The image has no ink (code empty_image)"),
+                        "503": UNAVAILABLE,
                     },
                 }
             },
@@ -200,12 +205,13 @@ def build_openapi() -> dict[str, Any]:
                 }
             },
             "/healthz": {
-                "get": {"summary": "Liveness and loaded model", "responses": {"200": json_response("Alive", "Health")}}
+                "get": {"summary": "Liveness and loaded model",
+                        "responses": {"200": json_response("Alive", "Health"), "503": UNAVAILABLE}}
             },
             "/api/model": {
                 "get": {
                     "summary": "The served model and its model card",
-                    "responses": {"200": json_response("Model description", "ModelInfo")},
+                    "responses": {"200": json_response("Model description", "ModelInfo"), "503": UNAVAILABLE},
                 }
             },
             "/openapi.json": {

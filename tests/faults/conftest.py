@@ -156,11 +156,10 @@ def stored_markers(db: Path) -> dict[str, int]:
     return {row.model_version: row.id for row in FeedbackStore(db).rows(with_original=False)}
 
 
-def healthz(server: LiveServer) -> dict:
-    """/healthz over a fresh connection (so both workers answer it now and then)."""
+def healthz(server: LiveServer) -> dict | None:
+    """/healthz over a fresh connection (so both workers answer it now and then); None unless 200."""
     resp = server.request("GET", "/healthz", timeout=10)
-    assert resp.status == 200, resp
-    return json.loads(resp.body)
+    return json.loads(resp.body) if resp.status == 200 else None
 
 
 def every_worker(server: LiveServer, predicate: Callable[[dict], bool], workers: int = 2,
@@ -170,7 +169,7 @@ def every_worker(server: LiveServer, predicate: Callable[[dict], bool], workers:
 
     def check() -> bool:
         health = healthz(server)
-        if predicate(health):
+        if health is not None and predicate(health):
             pids.add(health["pid"])
         return len(pids) >= workers
 

@@ -11,7 +11,8 @@ import pytest
 from app import create_app
 from app.model_holder import ModelHolder
 from app.model_registry import ModelRegistry
-from tests.faults.conftest import REFUSAL, model_bytes, overwrite_in_place, save_model
+from tests.app.openapi_check import assert_matches_openapi
+from tests.faults.conftest import DRAWING, REFUSAL, model_bytes, overwrite_in_place, save_model
 
 @pytest.fixture
 def results():
@@ -140,3 +141,21 @@ def test_healthz_says_the_file_on_disk_is_refused_and_still_answers_200(weights,
     health = client.get("/healthz").json
     assert health["model"] == "good-3" and health["weights_ok"] is True
     assert client.post("/predict", data=b"", content_type="image/png").status_code == 400  # still serving
+
+
+def test_a_worker_starting_with_no_servable_file_answers_503_until_a_good_one_appears(weights, tmp_path):
+    """Failing to boot would make gunicorn halt every worker; this one starts and says it cannot serve."""
+    weights.write_bytes(b"half a file")
+    app = create_app({"TESTING": True, "WEIGHTS_PATH": str(weights), "INSTANCE_PATH": str(tmp_path / "instance"),
+                      "MODEL_CHECK_INTERVAL": 0.0})
+    client = app.test_client()
+    for method, path, kwargs in [("post", "/predict", {"json": {"image": DRAWING}}), ("get", "/healthz", {}),
+                                 ("get", "/api/model", {})]:
+        response = getattr(client, method)(path, **kwargs)
+        assert response.status_code == 503 and response.json["error"]["code"] == "model_unavailable", path
+        assert str(weights) in response.json["error"]["message"]
+        assert_matches_openapi(path, method, 503, response.json)
+    assert client.get("/").status_code == 200  # the page itself needs no model
+    save_model(weights, "good-2")
+    assert client.post("/predict", json={"image": DRAWING}).json["model"] == "good-2"
+    assert client.get("/healthz").json["weights_ok"] is True
