@@ -82,3 +82,15 @@ def test_a_bad_weights_file_is_refused_and_the_last_good_model_keeps_serving(tmp
     assert 2 * len(faults) <= refusals <= 2 * changes, refusals
     assert len(load.outcomes) > 5 * refusals
     assert "Traceback" not in log
+
+
+def test_the_server_refuses_to_start_without_a_servable_model(tmp_path, weights):
+    """At start, a bad file is an operator's mistake to see at once (later, workers keep serving)."""
+    weights.write_bytes(b"PK\x03\x04 not weights")
+    server = LiveServer(tmp_path / "gunicorn.log", env={"DIGIT_CANVAS_WEIGHTS": str(weights)}, startup_timeout=30)
+    with pytest.raises(RuntimeError, match="gunicorn exited"):
+        server.start()
+    assert server.returncode not in (0, None)
+    log = server.log_text()
+    assert "not starting: no model can be served" in log and "not a readable .npz" in log
+    assert "Booting worker" not in log
