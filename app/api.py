@@ -38,10 +38,10 @@ REJECTIONS: dict[type[Exception], tuple[int, str]] = {  # checked in order: subc
 def current_model() -> LoadedModel:
     """This worker's model, read once per request (a hot swap replaces it in one assignment);
     503 model_unavailable if this worker started while no weights file could be served."""
-    holder = current_app.extensions["model_holder"]
-    model = holder.current
+    model = current_app.extensions["model_holder"].current
     if model is None:
-        raise ApiError(503, "model_unavailable", f"no model can be served right now: {holder.refused}")
+        raise ApiError(503, "model_unavailable", "this worker has no model to serve: its weights file is "
+                                                 "refused (the server log says why); try again later")
     return model
 
 
