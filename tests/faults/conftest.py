@@ -55,6 +55,16 @@ def overwrite_in_place(path: Path, data: bytes, pieces: int = 4, pause: float = 
             time.sleep(pause)
 
 
+# The load is hundreds of requests a second from one address on purpose: no rate limit may answer
+# it (harden's env settings; the same as its tests.live_server.NO_RATE_LIMITS once merged).
+NO_RATE_LIMITS = {"DIGIT_CANVAS_PREDICT_LIMIT": "1000000/second", "DIGIT_CANVAS_FEEDBACK_LIMIT": "1000000/second"}
+
+
+def fault_server(tmp_path: Path, **env: str) -> LiveServer:
+    """The real server (2 workers) for a fault test, logging to tmp_path/gunicorn.log; not started."""
+    return LiveServer(tmp_path / "gunicorn.log", env={**NO_RATE_LIMITS, **env})
+
+
 def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():

@@ -16,7 +16,7 @@ from app import create_app
 from app.feedback_store import DB_FILENAME
 from tests.app.drawings import canvas_png
 from tests.app.openapi_check import assert_matches_openapi
-from tests.faults.conftest import DRAWING, Load, feedback, post_feedback, stored_markers
+from tests.faults.conftest import DRAWING, Load, fault_server, feedback, post_feedback, stored_markers
 from tests.live_server import REPO, WEIGHTS, LiveServer
 
 class Locker:
@@ -116,9 +116,8 @@ def run_lock_scenario(tmp_path, hold: float, busy_timeout_ms: int, feedback_clie
     """A live server under /predict load; another process locks the database for `hold` seconds while
     feedback clients post. Returns (feedback results, predict outcomes with times, lock window, db)."""
     instance = tmp_path / "instance"
-    with LiveServer(tmp_path / "gunicorn.log", env={
-            "DIGIT_CANVAS_INSTANCE": str(instance),
-            "DIGIT_CANVAS_FEEDBACK_BUSY_TIMEOUT_MS": str(busy_timeout_ms)}) as server:
+    with fault_server(tmp_path, DIGIT_CANVAS_INSTANCE=str(instance),
+                      DIGIT_CANVAS_FEEDBACK_BUSY_TIMEOUT_MS=str(busy_timeout_ms)) as server:
         warm = post_feedback(server, "warm-up")
         assert warm.status == 201, warm
         db = instance / DB_FILENAME

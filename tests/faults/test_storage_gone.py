@@ -12,8 +12,7 @@ import pytest
 from app.feedback_store import DB_FILENAME
 from tests.app.drawings import canvas_png
 from tests.app.openapi_check import assert_matches_openapi
-from tests.faults.conftest import Load, post_feedback, stored_markers
-from tests.live_server import LiveServer
+from tests.faults.conftest import Load, fault_server, post_feedback, stored_markers
 
 
 def backup(db, to) -> None:
@@ -29,7 +28,7 @@ def backup(db, to) -> None:
 def test_a_deleted_database_is_503_until_restored_and_predict_is_unaffected(tmp_path):
     instance = tmp_path / "instance"
     db, saved = instance / DB_FILENAME, tmp_path / "backup.sqlite3"
-    with LiveServer(tmp_path / "gunicorn.log", env={"DIGIT_CANVAS_INSTANCE": str(instance)}) as server, \
+    with fault_server(tmp_path, DIGIT_CANVAS_INSTANCE=str(instance)) as server, \
             Load(server, "/predict", canvas_png("seven"), "image/png", clients=2) as load:
         before = [post_feedback(server, f"before-{i}") for i in range(4)]
         assert [r.status for r in before] == [201] * 4

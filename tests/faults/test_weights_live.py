@@ -9,8 +9,9 @@ import re
 import pytest
 
 from tests.app.drawings import canvas_png
-from tests.faults.conftest import REFUSAL, Load, every_worker, model_bytes, overwrite_in_place, save_model
-from tests.live_server import LiveServer
+from tests.faults.conftest import (
+    REFUSAL, Load, every_worker, fault_server, model_bytes, overwrite_in_place, save_model,
+)
 
 def serving(version: str):
     return lambda health: health["model"] == version and health["weights_ok"]
@@ -21,14 +22,10 @@ def refusing(version: str, error: str):
                            and re.search(error, health["weights_error"] or "") is not None)
 
 
-def start(tmp_path, weights) -> LiveServer:
-    return LiveServer(tmp_path / "gunicorn.log", env={"DIGIT_CANVAS_WEIGHTS": str(weights)})
-
-
 @pytest.mark.slow
 def test_a_replaced_or_rewritten_weights_file_is_picked_up_by_every_worker_without_a_failed_request(
         tmp_path, weights):
-    with start(tmp_path, weights) as server, \
+    with fault_server(tmp_path, DIGIT_CANVAS_WEIGHTS=str(weights)) as server, \
             Load(server, "/predict", canvas_png("seven"), "image/png") as load:
         load.wait_for_requests(20)
         side = weights.with_name("new.npz")
@@ -61,7 +58,7 @@ def test_a_bad_weights_file_is_refused_and_the_last_good_model_keeps_serving(tmp
         ("a directory in its place", 2, lambda: (weights.unlink(), weights.mkdir()), "is a directory"),
         ("a FIFO in its place", 2, lambda: (weights.rmdir(), os.mkfifo(weights)), "is a FIFO"),
     ]
-    with start(tmp_path, weights) as server, \
+    with fault_server(tmp_path, DIGIT_CANVAS_WEIGHTS=str(weights)) as server, \
             Load(server, "/predict", canvas_png("seven"), "image/png") as load:
         load.wait_for_requests(20)
         changes = 0
@@ -87,7 +84,7 @@ def test_a_bad_weights_file_is_refused_and_the_last_good_model_keeps_serving(tmp
 def test_the_server_refuses_to_start_without_a_servable_model(tmp_path, weights):
     """At start, a bad file is an operator's mistake to see at once (later, workers keep serving)."""
     weights.write_bytes(b"PK\x03\x04 not weights")
-    server = LiveServer(tmp_path / "gunicorn.log", env={"DIGIT_CANVAS_WEIGHTS": str(weights)}, startup_timeout=30)
+    server = fault_server(tmp_path, DIGIT_CANVAS_WEIGHTS=str(weights))
     with pytest.raises(RuntimeError, match="gunicorn exited"):
         server.start()
     assert server.returncode not in (0, None)

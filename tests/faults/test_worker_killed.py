@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.app.drawings import canvas_png
-from tests.faults.conftest import Load, every_worker, healthz, save_model, wait_for
-from tests.live_server import LiveServer
+from tests.faults.conftest import Load, every_worker, fault_server, healthz, save_model, wait_for
 
 CONNECTION_ERRORS = ("RemoteDisconnected", "ConnectionResetError", "BrokenPipeError", "ConnectionAbortedError",
                      "IncompleteRead")
@@ -35,7 +34,7 @@ def children(pid: int) -> set[int]:
 @pytest.mark.slow
 def test_a_killed_worker_is_replaced_and_only_its_in_flight_requests_fail(tmp_path):
     clients = 3
-    with LiveServer(tmp_path / "gunicorn.log") as server, \
+    with fault_server(tmp_path) as server, \
             Load(server, "/predict", canvas_png("seven"), "image/png", clients=clients, pause=0.005) as load:
         load.wait_for_requests(30)
         workers = children(server.pid)
@@ -70,7 +69,7 @@ def test_a_worker_replaced_while_the_weights_file_is_bad_answers_503_and_the_oth
     """gunicorn halts every worker when a new one fails to boot; so a worker starting while the file
     is missing starts anyway and answers 503 model_unavailable, the old worker keeps its good model,
     and both serve once a good file is back."""
-    with LiveServer(tmp_path / "gunicorn.log", env={"DIGIT_CANVAS_WEIGHTS": str(weights)}) as server, \
+    with fault_server(tmp_path, DIGIT_CANVAS_WEIGHTS=str(weights)) as server, \
             Load(server, "/predict", canvas_png("seven"), "image/png") as load:
         load.wait_for_requests(20)
         weights.unlink()
