@@ -222,6 +222,7 @@ def build_openapi() -> dict[str, Any]:
                         "405": error_response("Method not allowed"),
                         "413": error_response("Body too large, or more than 64 images (code too_many_images)"),
                         "415": error_response("Not JSON"),
+                        "503": UNAVAILABLE,
                     },
                 }
             },
