@@ -178,6 +178,49 @@ def phase_profile(split: Split, epochs: int = 3) -> list[tuple[str, float, float
     return [(name, t, t / total) for name, t in rows] + [("whole epoch", total, 1.0)]
 
 
+def per_step_medians(split: Split, epochs: int = 5) -> tuple[float, float]:
+    """Median seconds of one full-batch step: (the 8 products alone, the real loop).
+
+    Less sensitive to bursts of load from other processes than whole epochs: a burst
+    spoils some steps, not the median. The real loop is timed through its progress hook,
+    so the step includes everything ``model.train.train`` does between two updates.
+    """
+    from model.progress import SilentProgress
+
+    class StepClock(SilentProgress):
+        def __init__(self) -> None:
+            self.times: list[float] = []
+
+        def start_epoch(self, epoch: int, epochs: int, steps: int) -> None:
+            self.times.append(time.perf_counter())
+
+        def update(self, step: int, loss: float, accuracy: float) -> None:
+            self.times.append(time.perf_counter())
+
+    rng = np.random.default_rng(0)
+    weights = [rng.standard_normal((a, b)).astype(np.float32) for a, b in zip(SIZES[:-1], SIZES[1:])]
+    grads = [np.empty_like(w) for w in weights]
+    acts = [rng.random((128, s), dtype=np.float32) for s in SIZES]
+    deltas = [rng.standard_normal((128, s)).astype(np.float32) for s in SIZES]
+    steps = len(split.train_x) // 128
+    products, real = [], []
+    for seed in range(epochs):
+        for _ in range(steps):
+            start = time.perf_counter()
+            for i, w in enumerate(weights):
+                np.matmul(acts[i], w, out=acts[i + 1])
+            for i in reversed(range(len(weights))):
+                np.matmul(acts[i].T, deltas[i + 1], out=grads[i])
+                if i > 0:
+                    np.matmul(deltas[i + 1], weights[i].T, out=deltas[i])
+            products.append(time.perf_counter() - start)
+        clock = StepClock()
+        train(reference_config(epochs=1, seed=seed), split._replace(val_x=split.val_x[:1], val_y=split.val_y[:1]),
+              progress=clock)
+        real.extend(np.diff(clock.times)[:steps])
+    return statistics.median(products), statistics.median(real)
+
+
 def torch_epoch_runner(x: np.ndarray, y: np.ndarray, threads: int):
     """A function that trains the same model in PyTorch for one epoch and returns the seconds."""
     try:
@@ -216,6 +259,8 @@ def main() -> int:
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison")
     parser.add_argument("--phases", action="store_true",
                         help="only the per-phase breakdown of the real epoch (3 epochs, medians)")
+    parser.add_argument("--per-step", action="store_true",
+                        help="only the median step time, products alone vs the real loop (5 epochs each)")
     args = parser.parse_args()
     threads = current_threads()
 
@@ -233,6 +278,12 @@ def main() -> int:
                  + f", lr {config.lr} {config.schedule}, weight decay {config.weight_decay}")
     print(f"optimiser of the timed epochs: {optimiser} (the --quick and reference recipes' optimiser; "
           "the shipped 800-800 model trains with Adam)", file=sys.stderr)
+    if args.per_step:
+        products, real = per_step_medians(split)
+        print(f"median full-batch step ({threads} BLAS thread(s); {optimiser}): products alone "
+              f"{products * 1e6:.0f} us, real loop {real * 1e6:.0f} us, ratio {real / products:.2f}x "
+              f"(load average {os.getloadavg()[0]:.1f})")
+        return 0
     if args.phases:
         print(f"## One epoch of `model.train.train`, by phase ({threads} BLAS thread(s); {optimiser})\n")
         print("| phase | seconds per epoch | share |\n| --- | --- | --- |")

@@ -19,25 +19,32 @@ class ParamGroup(NamedTuple):
 
     param: np.ndarray
     grad: np.ndarray
-    decays: bool  # weight decay applies (matrices), or not (biases)
+    decayed: int  # weight decay applies to the first `decayed` values (matrices), not the rest (biases)
+
+    def decay_part(self, a: np.ndarray) -> np.ndarray:
+        """The decayed values of ``a`` (an array shaped like param, e.g. a scratch array)."""
+        return a if self.decayed == self.param.size else a[: self.decayed]
 
 
 def param_groups(params: ParamPairs) -> list[ParamGroup]:
     """The pairs, with those stored back to back in one buffer (as ``MLP`` keeps them) joined.
 
     A step is memory-bound: a few passes over every parameter. Joined, a 784-256-128-10
-    MLP's six arrays become two flat ones, so each pass is one long ufunc call instead of
-    six (the small ones cost as much in call overhead as the big one in memory traffic).
+    MLP's six arrays become one flat array (matrices, then biases), so each pass is one
+    long ufunc call instead of six (the small ones cost as much in call overhead as the
+    big one in memory traffic). A group holds decayed values first: a matrix stored after
+    a bias starts a new group.
     """
     groups: list[ParamGroup] = []
     for p, g in sorted(params, key=lambda pair: pair[0].__array_interface__["data"][0]):
-        decays = p.ndim == 2
-        if groups and groups[-1].decays == decays:
-            joined = _joined(groups[-1].param, p), _joined(groups[-1].grad, g)
+        decayed = p.size if p.ndim == 2 else 0
+        last = groups[-1] if groups else None
+        if last is not None and (last.decayed == last.param.size or not decayed):
+            joined = _joined(last.param, p), _joined(last.grad, g)
             if joined[0] is not None and joined[1] is not None:
-                groups[-1] = ParamGroup(joined[0], joined[1], decays)
+                groups[-1] = ParamGroup(joined[0], joined[1], last.decayed + decayed)
                 continue
-        groups.append(ParamGroup(p, g, decays))
+        groups.append(ParamGroup(p, g, decayed))
     return groups
 
 
@@ -75,10 +82,14 @@ class SGD:
         # In place through one scratch array per group: no temporaries the size of the weights,
         # so a step costs a few passes over memory (7 with Nesterov and decay), no allocations.
         lr, mu = self.lr, self.momentum
-        for (p, g, decays), v, buf in zip(self.groups, self.velocity, self._scratch):
-            if self.weight_decay and decays:  # d = g + wd * p
-                np.multiply(p, self.weight_decay, out=buf)
-                buf += g
+        for group, v, buf in zip(self.groups, self.velocity, self._scratch):
+            p, g, decayed = group
+            if self.weight_decay and decayed:  # d = g + wd * p (matrices), d = g (biases)
+                head = group.decay_part(buf)
+                np.multiply(group.decay_part(p), self.weight_decay, out=head)
+                head += group.decay_part(g)
+                if decayed < p.size:
+                    buf[decayed:] = g[decayed:]
                 g = buf
             if not mu:
                 if g is not buf:
@@ -125,9 +136,10 @@ class Adam:
         a = (1 - b1) / (1 - b1**self.t)
         c = math.sqrt((1 - b2) / (1 - b2**self.t))
         step_size, eps = self.lr * a / c, self.eps / c
-        for (p, g, decays), m, v, buf in zip(self.groups, self.m, self.v, self._scratch):
-            if self.weight_decay and decays:
-                p *= 1 - self.lr * self.weight_decay
+        for group, m, v, buf in zip(self.groups, self.m, self.v, self._scratch):
+            p, g, decayed = group
+            if self.weight_decay and decayed:
+                group.decay_part(p)[...] *= 1 - self.lr * self.weight_decay
             m *= b1
             m += g
             v *= b2

@@ -69,3 +69,29 @@ def test_augmenting_runs_leave_a_core_to_the_augmentation_thread(argv, by_defaul
     assert threads_for(argv, {}, by_default) == expected
     assert threads_for([*argv, "--threads", "3"], {}, by_default) == 3
     assert threads_for(argv, {"OPENBLAS_NUM_THREADS": "1"}, by_default) is None  # the environment decides
+
+
+@pytest.mark.parametrize("make", [
+    lambda pairs: SGD(pairs, lr=0.1, momentum=0.9, weight_decay=1e-2, nesterov=True),
+    lambda pairs: SGD(pairs, lr=0.1, momentum=0.0, weight_decay=1e-2),
+    lambda pairs: Adam(pairs, lr=1e-2, weight_decay=1e-2),
+])
+def test_joined_parameters_step_like_separate_arrays(make):
+    """MLP keeps its parameters in one flat array (matrices, then biases): the optimisers update
+    it as one group, with weight decay on the matrix part only, exactly like separate arrays."""
+    from model.network import MLP
+    from model.optim import param_groups
+
+    net = MLP(input_size=12, hidden_sizes=(6, 5), num_classes=3, seed=0)
+    joined = net.params()
+    assert [g.decayed for g in param_groups(joined)] == [12 * 6 + 6 * 5 + 5 * 3]  # one group
+    separate = [(p.copy(), g.copy()) for p, g in joined]
+    opt_joined, opt_separate = make(joined), make(separate)
+    rng = np.random.default_rng(2)
+    for _ in range(5):
+        for (_, g), (_, g2) in zip(joined, separate):
+            g[...] = g2[...] = rng.standard_normal(g.shape)
+        opt_joined.step()
+        opt_separate.step()
+    for (p, _), (p2, _) in zip(joined, separate):
+        np.testing.assert_allclose(p, p2, rtol=1e-6, atol=1e-7)
