@@ -1,10 +1,13 @@
-"""Every error is JSON {"error": {"code", "message"}} with the right status, never an HTML page."""
+"""Every error is JSON {"error": {"code", "message", "request_id"}} with the right status, never an
+HTML page and never a stack trace (that goes to the server's log, under the same request id)."""
 from __future__ import annotations
 
 import time
 
-from flask import Flask, Response, current_app, jsonify, request
+from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from app.request_id import request_id
 
 # Stable machine-readable codes for the HTTP errors Werkzeug raises by itself.
 HTTP_ERROR_CODES = {
@@ -30,7 +33,8 @@ class ApiError(Exception):
 
 
 def error_response(status: int, code: str, message: str) -> Response:
-    response = jsonify({"error": {"code": code, "message": message}})
+    g.error_code = code  # for the metrics of rejected inputs
+    response = jsonify({"error": {"code": code, "message": message, "request_id": request_id()}})
     response.status_code = status
     return response
 
@@ -74,7 +78,8 @@ def drain_unread_body(max_factor: int = 4, seconds: float = 2.0) -> None:
 
 
 def handle_unexpected(exc: Exception) -> Response:
-    current_app.logger.exception("unhandled error")
+    current_app.logger.exception("unhandled error in %s %s, request_id %s", request.method, request.path[:256],
+                                 request_id())
     return error_response(500, "internal_error", "internal error; it has been logged")
 
 

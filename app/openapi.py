@@ -12,11 +12,16 @@ ERROR = {
     "properties": {
         "error": {
             "type": "object",
-            "required": ["code", "message"],
+            "required": ["code", "message", "request_id"],
             "additionalProperties": False,
             "properties": {
                 "code": {"type": "string", "description": "stable machine-readable code, e.g. empty_image"},
                 "message": {"type": "string", "description": "what went wrong, for a person"},
+                "request_id": {
+                    "type": "string",
+                    "pattern": "^[A-Za-z0-9._-]{1,64}$",
+                    "description": "this request's id, also in the X-Request-ID header and the server's log",
+                },
             },
         }
     },
@@ -119,7 +124,9 @@ def build_openapi() -> dict[str, Any]:
         "info": {
             "title": "Digit Canvas",
             "version": "1",
-            "description": "Draw a digit; a NumPy multilayer perceptron trained on MNIST says which it is.",
+            "description": "Draw a digit; a NumPy multilayer perceptron trained on MNIST says which it is. "
+            "Every response carries an X-Request-ID header: the client's own if it matches "
+            "[A-Za-z0-9._-]{1,64}, else a new one; error bodies repeat it.",
         },
         "paths": {
             "/": {
@@ -197,6 +204,17 @@ def build_openapi() -> dict[str, Any]:
                 "get": {
                     "summary": "The served model and its model card",
                     "responses": {"200": json_response("Model description", "ModelInfo")},
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics of all workers",
+                    "description": "Requests and latency by route and status, predictions by digit, the model "
+                    "version each worker serves, model reloads, rejected inputs by error code.",
+                    "responses": {
+                        "200": {"description": "Prometheus text exposition format 0.0.4",
+                                "content": {"text/plain": {"schema": {"type": "string"}}}}
+                    },
                 }
             },
             "/openapi.json": {
