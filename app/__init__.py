@@ -5,10 +5,20 @@ from typing import Any, Mapping
 
 from flask import Flask
 
+from app import access_log, metrics, request_id, security_headers
 from app.config import REPO_ROOT, settings_from_env
 from app.errors import register_error_handlers
 from app.model_holder import ModelHolder
 from app.model_registry import ModelRegistry
+
+
+def observe(app: Flask) -> None:
+    """Request ids, security headers, access log and metrics: registered before any other hook,
+    so the request timer starts first and the access line sees the final response."""
+    access_log.init_app(app)
+    request_id.init_app(app)
+    security_headers.init_app(app)
+    metrics.init_app(app)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -20,11 +30,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # A data URL in a plain (non-file) multipart field may be as large as a whole body.
     app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    observe(app)
 
     # The one model holder of this worker: the promoted version (or the shipped weights) is
     # loaded here; a promotion is picked up between requests (one stat() per second at most).
     registry = ModelRegistry.in_instance(app.instance_path, app.config["WEIGHTS_PATH"])
     holder = ModelHolder(app.config["WEIGHTS_PATH"], registry, app.config.get("MODEL_CHECK_INTERVAL", 1.0))
+    holder.on_reload = app.extensions["metrics"].reloaded
+    app.extensions["metrics"].serving(holder.current.version)
     app.extensions["model_holder"] = holder
     app.before_request(holder.refresh)
 

@@ -20,6 +20,7 @@ from app.decode import (
     image_bytes_from_text,
 )
 from app.errors import ApiError
+from app.metrics import count_prediction
 from app.model_holder import LoadedModel
 from app.openapi import build_openapi
 from app.preprocess import WORK_SIZE, EmptyImage, ModelInput, preprocess
@@ -48,6 +49,7 @@ def predict() -> dict[str, Any]:
     probabilities = model.predict_proba(model_input.vector).astype(np.float64)
     probabilities /= probabilities.sum()
     digit = int(probabilities.argmax())
+    count_prediction(digit)
     return {
         "digit": digit,
         "probabilities": probabilities.tolist(),

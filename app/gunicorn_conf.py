@@ -4,11 +4,16 @@ The work per request is CPU-bound NumPy and Pillow code, so one worker process p
 each with single-threaded BLAS (several BLAS threads per worker would only fight over the
 same cores). Environment: HOST, PORT, WEB_CONCURRENCY (workers), GUNICORN_THREADS.
 """
+import atexit
+import glob
 import os
+import shutil
+import tempfile
 
 # Must be set before any worker imports NumPy: the master reads this file first, workers inherit it.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+os.environ["FLASK_DEBUG"] = "0"  # never Flask's debug mode (tracebacks, pretty JSON) in production
 
 bind = f"{os.environ.get('HOST') or '127.0.0.1'}:{os.environ.get('PORT') or '8000'}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
@@ -20,15 +25,51 @@ keepalive = 5
 timeout = 30  # a worker stuck this long on one request is restarted
 graceful_timeout = 10
 control_socket_disable = True  # one fixed socket path would clash between several servers
-accesslog = "-"
+accesslog = None  # the app writes one JSON access line per request (app/access_log.py)
 errorlog = "-"
 loglevel = "info"
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def on_starting(server):
+    """A clean folder for the workers' metric files, so /metrics adds up every worker's counts:
+    the operator's PROMETHEUS_MULTIPROC_DIR emptied of old files, else a temporary one."""
+    path = os.environ.get(METRICS_DIR_ENV)
+    if path:
+        os.makedirs(path, exist_ok=True)
+        for old in glob.glob(os.path.join(path, "*.db")):
+            os.remove(old)
+    else:
+        path = os.environ[METRICS_DIR_ENV] = tempfile.mkdtemp(prefix="digit-canvas-metrics-")
+        # atexit rather than on_exit: gunicorn skips on_exit when workers fail to boot.
+        atexit.register(remove_in_process, path, os.getpid())
+
+
+def remove_in_process(path, pid):
+    if os.getpid() == pid:  # the master only: forked workers inherit atexit handlers
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def child_exit(server, worker):
+    """A dead worker's live gauges (its model version) leave /metrics; its counters stay."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def post_fork(server, worker):
+    """The app's log lines (and its JSON access lines) go to gunicorn's log, at INFO."""
+    from app.logging_setup import configure_for_gunicorn
+
+    configure_for_gunicorn(worker.log.error_log)
 
 
 def post_worker_init(worker):
     """Say which model this worker serves, once, as it starts."""
     app = worker.wsgi
+    if app.debug:  # e.g. a factory given DEBUG=True: tracebacks must never reach clients
+        worker.log.warning("Flask debug mode refused under gunicorn")
+        app.debug = False
     holder = app.extensions["model_holder"]
     model = holder.current
     worker.log.info(

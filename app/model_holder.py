@@ -12,7 +12,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -83,6 +83,7 @@ class ModelHolder:
         # Watch before the first read, so a promotion in between is not missed.
         self.watcher = PointerWatcher(registry.pointer, check_interval) if registry else None
         self._swap = threading.Lock()
+        self.on_reload: Callable[[str], None] | None = None  # told "ok" or "refused" (metrics)
         self.current: LoadedModel = self._load_active()
 
     def _load_active(self) -> LoadedModel:
@@ -106,12 +107,18 @@ class ModelHolder:
             except (ModelFileError, RegistryError) as exc:
                 log.error("pid %d: not switching models: %s; still serving %s",
                           os.getpid(), exc, self.current.version)
+                self._report("refused")
                 return
             if loaded.sha256 != self.current.sha256:
                 self.current = loaded
                 log.info("pid %d: now serving model %s", os.getpid(), loaded.version)
+                self._report("ok")
         finally:
             self._swap.release()
+
+    def _report(self, result: str) -> None:
+        if self.on_reload is not None:
+            self.on_reload(result)
 
 
 __all__ = ["LoadedModel", "ModelFileError", "ModelHolder", "load_model", "read_card"]

@@ -1,0 +1,82 @@
+"""Prometheus metrics (prometheus_client) and GET /metrics in the text exposition format.
+
+Each app gets its own CollectorRegistry, so apps built by tests never share counters. Under
+gunicorn, app/gunicorn_conf.py points PROMETHEUS_MULTIPROC_DIR at a fresh folder before the
+workers start: every worker then writes its values to files there, and /metrics, whichever
+worker answers it, adds up all of them (multiprocess mode of prometheus_client).
+"""
+from __future__ import annotations
+
+import os
+
+from flask import Blueprint, Flask, Response, current_app
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import multiprocess
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+# Most requests take 1-10 ms; slow ones (a big photo, a loaded box) up to seconds.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+
+bp = Blueprint("metrics", __name__)
+
+
+class Metrics:
+    """The service's metrics, registered in one registry per app."""
+
+    def __init__(self, registry: CollectorRegistry | None = None, multiproc_dir: str | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.multiproc_dir = multiproc_dir
+        r = self.registry
+        self.requests = Counter("digit_canvas_http_requests", "HTTP requests answered",
+                                ["endpoint", "method", "status"], registry=r)
+        self.latency = Histogram("digit_canvas_http_request_duration_seconds",
+                                 "Time from the request reaching the app to its response", ["endpoint"],
+                                 buckets=LATENCY_BUCKETS, registry=r)
+        self.predictions = Counter("digit_canvas_predictions", "Predictions answered, by digit", ["digit"],
+                                   registry=r)
+        self.model_info = Gauge("digit_canvas_model_info", "1 for the model version a worker serves",
+                                ["version"], multiprocess_mode="liveall", registry=r)
+        self.reloads = Counter("digit_canvas_model_reloads", "Attempts to switch to a newly promoted model",
+                               ["result"], registry=r)
+        self.rejected = Counter("digit_canvas_rejected_inputs", "Requests to /predict and /feedback refused with "
+                                "a 4xx, by error code", ["code"], registry=r)
+        self.model_version: str | None = None
+
+    def serving(self, version: str) -> None:
+        """Mark `version` as the model this process serves (and the previous one as no longer)."""
+        if version == self.model_version:
+            return
+        if self.model_version is not None:
+            self.model_info.labels(self.model_version).set(0)
+        self.model_info.labels(version).set(1)
+        self.model_version = version
+
+    def reloaded(self, result: str) -> None:
+        """A model holder's report: "ok" (switched) or "refused" (the new file could not be served)."""
+        self.reloads.labels(result).inc()
+
+    def exposition(self) -> bytes:
+        """The text format; in multiprocess mode, the sum over every worker's files."""
+        if self.multiproc_dir is None:
+            return generate_latest(self.registry)
+        everything = CollectorRegistry()
+        multiprocess.MultiProcessCollector(everything, path=self.multiproc_dir)
+        return generate_latest(everything)
+
+
+def count_prediction(digit: int) -> None:
+    current_app.extensions["metrics"].predictions.labels(str(digit)).inc()
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    return Response(current_app.extensions["metrics"].exposition(), content_type=CONTENT_TYPE_PLAIN_0_0_4)
+
+
+def init_app(app: Flask) -> Metrics:
+    """Metrics for this app; multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set (gunicorn)."""
+    metrics = Metrics(multiproc_dir=os.environ.get(MULTIPROC_ENV) or None)
+    app.extensions["metrics"] = metrics
+    app.register_blueprint(bp)
+    return metrics
