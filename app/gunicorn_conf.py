@@ -2,7 +2,8 @@
 
 The work per request is CPU-bound NumPy and Pillow code, so one worker process per core,
 each with single-threaded BLAS (several BLAS threads per worker would only fight over the
-same cores). Environment: HOST, PORT, WEB_CONCURRENCY (workers), GUNICORN_THREADS.
+same cores). Environment: HOST, PORT, WEB_CONCURRENCY (workers), GUNICORN_THREADS,
+PROMETHEUS_MULTIPROC_DIR (where workers share their metrics; default: a temporary folder).
 """
 import atexit
 import glob
