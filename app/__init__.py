@@ -35,9 +35,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # The one model holder of this worker: the promoted version (or the shipped weights) is
     # loaded here; a promotion is picked up between requests (one stat() per second at most).
     registry = ModelRegistry.in_instance(app.instance_path, app.config["WEIGHTS_PATH"])
-    holder = ModelHolder(app.config["WEIGHTS_PATH"], registry, app.config.get("MODEL_CHECK_INTERVAL", 1.0))
-    holder.on_reload = app.extensions["metrics"].reloaded
-    app.extensions["metrics"].serving(holder.current.version)
+    holder = ModelHolder(app.config["WEIGHTS_PATH"], registry, app.config.get("MODEL_CHECK_INTERVAL", 1.0),
+                         on_reload=app.extensions["metrics"].reloaded)
+    app.extensions["metrics"].serving(metrics.served_version(holder))
     app.extensions["model_holder"] = holder
     app.before_request(holder.refresh)
 

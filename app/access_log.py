@@ -13,7 +13,7 @@ import time
 
 from flask import Flask, Response, current_app, g, request
 
-from app.metrics import Metrics
+from app.metrics import Metrics, served_version
 from app.request_id import request_id
 
 log = logging.getLogger("app.access")
@@ -32,7 +32,7 @@ def finish_request(response: Response) -> Response:
     started = g.get("request_started")
     seconds = time.perf_counter() - started if started is not None else 0.0
     endpoint = request.url_rule.rule if request.url_rule is not None else UNMATCHED
-    model_version = current_app.extensions["model_holder"].current.version
+    model_version = served_version(current_app.extensions["model_holder"])
     record_metrics(current_app.extensions["metrics"], endpoint, response.status_code, seconds, model_version)
     if log.isEnabledFor(logging.INFO):
         log.info(json.dumps({
@@ -48,7 +48,7 @@ def finish_request(response: Response) -> Response:
     return response
 
 
-def record_metrics(metrics: Metrics, endpoint: str, status: int, seconds: float, model_version: str) -> None:
+def record_metrics(metrics: Metrics, endpoint: str, status: int, seconds: float, model_version: str | None) -> None:
     method = request.method if request.method in KNOWN_METHODS else "other"
     metrics.requests.labels(endpoint, method, str(status)).inc()
     metrics.latency.labels(endpoint).observe(seconds)

@@ -32,23 +32,26 @@ loglevel = "info"
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def on_starting(server):
-    """A clean folder for the workers' metric files, so /metrics adds up every worker's counts:
-    the operator's PROMETHEUS_MULTIPROC_DIR emptied of old files, else a temporary one."""
-    path = os.environ.get(METRICS_DIR_ENV)
-    if path:
-        os.makedirs(path, exist_ok=True)
-        for old in glob.glob(os.path.join(path, "*.db")):
-            os.remove(old)
-    else:
-        path = os.environ[METRICS_DIR_ENV] = tempfile.mkdtemp(prefix="digit-canvas-metrics-")
-        # atexit rather than on_exit: gunicorn skips on_exit when workers fail to boot.
-        atexit.register(remove_in_process, path, os.getpid())
-
-
 def remove_in_process(path, pid):
     if os.getpid() == pid:  # the master only: forked workers inherit atexit handlers
         shutil.rmtree(path, ignore_errors=True)
+
+
+# Workers share their metrics through files in this folder. It must be in the environment before
+# anything imports prometheus_client (which picks its multiprocess mode once, at import), so it
+# is set here, as the master reads this file, rather than in a hook.
+if not os.environ.get(METRICS_DIR_ENV):
+    os.environ[METRICS_DIR_ENV] = tempfile.mkdtemp(prefix="digit-canvas-metrics-")
+    # atexit rather than on_exit: gunicorn skips on_exit when workers fail to boot.
+    atexit.register(remove_in_process, os.environ[METRICS_DIR_ENV], os.getpid())
+
+
+def when_ready(server):
+    """Before the first worker starts (once, not on reloads): no counts left from an earlier run."""
+    path = os.environ[METRICS_DIR_ENV]
+    os.makedirs(path, exist_ok=True)
+    for old in glob.glob(os.path.join(path, "*.db")):
+        os.remove(old)
 
 
 def child_exit(server, worker):

@@ -1,17 +1,20 @@
 """Prometheus metrics (prometheus_client) and GET /metrics in the text exposition format.
 
 Each app gets its own CollectorRegistry, so apps built by tests never share counters. Under
-gunicorn, app/gunicorn_conf.py points PROMETHEUS_MULTIPROC_DIR at a fresh folder before the
-workers start: every worker then writes its values to files there, and /metrics, whichever
-worker answers it, adds up all of them (multiprocess mode of prometheus_client).
+gunicorn, app/gunicorn_conf.py points PROMETHEUS_MULTIPROC_DIR at a folder as the master reads
+it, before anything imports prometheus_client: every worker then writes its values to files
+there, and /metrics, whichever worker answers it, adds up all of them (multiprocess mode).
 """
 from __future__ import annotations
 
+import logging
 import os
 
 from flask import Blueprint, Flask, Response, current_app
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client import multiprocess
+from prometheus_client import multiprocess, values
+
+from app.model_holder import ModelHolder
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -19,6 +22,7 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 
 bp = Blueprint("metrics", __name__)
+log = logging.getLogger(__name__)
 
 
 class Metrics:
@@ -43,13 +47,14 @@ class Metrics:
                                 "a 4xx, by error code", ["code"], registry=r)
         self.model_version: str | None = None
 
-    def serving(self, version: str) -> None:
+    def serving(self, version: str | None) -> None:
         """Mark `version` as the model this process serves (and the previous one as no longer)."""
         if version == self.model_version:
             return
         if self.model_version is not None:
             self.model_info.labels(self.model_version).set(0)
-        self.model_info.labels(version).set(1)
+        if version is not None:
+            self.model_info.labels(version).set(1)
         self.model_version = version
 
     def reloaded(self, result: str) -> None:
@@ -65,6 +70,12 @@ class Metrics:
         return generate_latest(everything)
 
 
+def served_version(holder: ModelHolder) -> str | None:
+    """The version a model holder serves; None for a worker that has no servable model."""
+    model = holder.current
+    return model.version if model is not None else None
+
+
 def count_prediction(digit: int) -> None:
     current_app.extensions["metrics"].predictions.labels(str(digit)).inc()
 
@@ -76,7 +87,12 @@ def metrics() -> Response:
 
 def init_app(app: Flask) -> Metrics:
     """Metrics for this app; multiprocess mode when PROMETHEUS_MULTIPROC_DIR is set (gunicorn)."""
-    metrics = Metrics(multiproc_dir=os.environ.get(MULTIPROC_ENV) or None)
+    multiproc_dir = os.environ.get(MULTIPROC_ENV) or None
+    if multiproc_dir and not values.ValueClass._multiprocess:  # the variable came too late
+        log.error("%s was set after prometheus_client was imported: /metrics shows this worker only",
+                  MULTIPROC_ENV)
+        multiproc_dir = None
+    metrics = Metrics(multiproc_dir=multiproc_dir)
     app.extensions["metrics"] = metrics
     app.register_blueprint(bp)
     return metrics

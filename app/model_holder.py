@@ -77,13 +77,13 @@ class ModelHolder:
     """
 
     def __init__(self, weights_path: str | Path, registry: ModelRegistry | None = None,
-                 check_interval: float = 1.0) -> None:
+                 check_interval: float = 1.0, on_reload: Callable[[str], None] | None = None) -> None:
         self.weights_path = Path(weights_path)
         self.registry = registry
+        self.on_reload = on_reload  # told "ok" or "refused" after each attempt (e.g. to count them)
         # Watch before the first read, so a promotion in between is not missed.
         self.watcher = PointerWatcher(registry.pointer, check_interval) if registry else None
         self._swap = threading.Lock()
-        self.on_reload: Callable[[str], None] | None = None  # told "ok" or "refused" (metrics)
         self.current: LoadedModel = self._load_active()
 
     def _load_active(self) -> LoadedModel:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
 from PIL import Image
 
 from app import create_app
+from app.config import REPO_ROOT
 from app.model_registry import ModelRegistry
 from tests.app.drawings import canvas_png, data_url, encode
 from tests.app.metrics_text import label_values, sample_total
@@ -187,3 +190,17 @@ def test_reloads_logs_and_restarted_workers_over_gunicorn(tmp_path) -> None:
                         and str(dead) not in label_values(t, "digit_canvas_model_info", "pid") and t)
         assert len(label_values(text, "digit_canvas_model_info", "pid")) == 2
         assert sample_total(text, "digit_canvas_model_reloads_total", result="ok") == 2  # counters survive
+
+
+def test_a_multiprocess_folder_set_too_late_is_reported(tmp_path) -> None:
+    """prometheus_client picks its mode at import: gunicorn_conf.py sets the folder before that."""
+    script = ("import os, prometheus_client; os.environ['PROMETHEUS_MULTIPROC_DIR'] = os.environ['LATE']; "
+              "from app import create_app; "
+              f"app = create_app({{'WEIGHTS_PATH': {str(WEIGHTS)!r}, 'INSTANCE_PATH': {str(tmp_path)!r}}}); "
+              "print(app.extensions['metrics'].multiproc_dir)")
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=60, env={**env, "LATE": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "None"  # this worker's own counts, not a half-shared mix
+    assert "set after prometheus_client was imported" in done.stderr
