@@ -41,7 +41,7 @@ class Metrics:
                                    registry=r)
         self.model_info = Gauge("digit_canvas_model_info", "1 for the model version a worker serves",
                                 ["version"], multiprocess_mode="liveall", registry=r)
-        self.reloads = Counter("digit_canvas_model_reloads", "Attempts to switch to a newly promoted model",
+        self.reloads = Counter("digit_canvas_model_reloads", "Attempts to load a changed model file (a promotion)",
                                ["result"], registry=r)
         self.rejected = Counter("digit_canvas_rejected_inputs", "Requests to /predict and /feedback refused with "
                                 "a 4xx, by error code", ["code"], registry=r)
@@ -58,7 +58,7 @@ class Metrics:
         self.model_version = version
 
     def reloaded(self, result: str) -> None:
-        """A model holder's report: "ok" (switched) or "refused" (the new file could not be served)."""
+        """A model holder's report: "ok" (the new file serves) or "refused" (the old model stays)."""
         self.reloads.labels(result).inc()
 
     def exposition(self) -> bytes:
