@@ -33,7 +33,8 @@ REQUESTS = [  # (method, path, body, content type, status)
 ]
 
 
-@pytest.mark.parametrize("method,path,body,content_type,status", REQUESTS, ids=lambda v: str(v)[:20])
+@pytest.mark.parametrize("method,path,body,content_type,status", REQUESTS,
+                         ids=[f"{m} {p} {s}" for m, p, _, _, s in REQUESTS])
 def test_every_response_carries_the_security_headers(client, method, path, body, content_type, status) -> None:
     response = client.open(path, method=method, data=body, content_type=content_type)
     assert response.status_code == status
