@@ -20,7 +20,7 @@ log = logging.getLogger("app.access")
 
 UNMATCHED = "unmatched"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
-REJECTION_ENDPOINTS = frozenset({"/predict", "/feedback"})
+INPUT_BLUEPRINTS = frozenset({"api", "feedback"})  # their POST routes take the users' drawings
 MAX_LOGGED_PATH = 256
 
 
@@ -54,8 +54,13 @@ def record_metrics(metrics: Metrics, endpoint: str, status: int, seconds: float,
     metrics.latency.labels(endpoint).observe(seconds)
     metrics.serving(model_version)
     error_code = g.get("error_code")
-    if error_code is not None and 400 <= status < 500 and endpoint in REJECTION_ENDPOINTS:
+    if error_code is not None and 400 <= status < 500 and is_input_route():
         metrics.rejected.labels(error_code).inc()
+
+
+def is_input_route() -> bool:
+    """POST /predict, /feedback (and any other POST route of those blueprints)."""
+    return request.method == "POST" and request.blueprint in INPUT_BLUEPRINTS
 
 
 def init_app(app: Flask) -> None:
