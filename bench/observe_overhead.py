@@ -12,9 +12,11 @@ POST /predict, and the median per-round difference.
 from __future__ import annotations
 
 import argparse
+import atexit
 import io
 import logging
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -23,7 +25,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="observe-overhead-")  # before the import
+METRICS_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="observe-overhead-")  # before the import
+atexit.register(shutil.rmtree, METRICS_DIR, True)
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from app import access_log, create_app, request_id, security_headers  # noqa: E402
@@ -58,7 +61,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=8)
     args = parser.parse_args()
 
-    log_file = open(tempfile.mktemp(prefix="observe-overhead-", suffix=".log"), "w")  # noqa: SIM115
+    log_file = tempfile.NamedTemporaryFile("w", prefix="observe-overhead-", suffix=".log", delete=False)
     gunicorn_error = logging.getLogger("gunicorn.error")
     gunicorn_error.addHandler(logging.StreamHandler(log_file))
     configure_for_gunicorn(gunicorn_error)
