@@ -28,12 +28,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["model_holder"] = holder
     app.before_request(holder.refresh)
 
-    from app import api, feedback_api, pages
+    from app import api, feedback_api, pages, rate_limits
     from app.admin import admin_command
 
     register_error_handlers(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     feedback_api.init_app(app)
+    rate_limits.init_app(app)  # after the limited routes are registered
     app.cli.add_command(admin_command)
     return app

@@ -1,8 +1,9 @@
 """POST /feedback: a user confirms or corrects a prediction; the drawing is kept for retraining.
 
 The drawing goes through the same decoding and preprocessing as /predict, so the stored
-28x28 image is exactly what the model saw. Anything wrong (types, label, image, flood)
-is a 4xx JSON error and nothing is stored; a stored row is whole (one transaction).
+28x28 image is exactly what the model saw. Anything wrong (types, label, image) is a 4xx
+JSON error and nothing is stored; a stored row is whole (one transaction). A flood from one
+client is refused before this code runs (app/rate_limits.py, 429).
 """
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from app.api import image_to_model_input, rejection
 from app.decode import ImageRejected, decode_image, image_bytes_from_text
 from app.errors import ApiError
 from app.feedback_store import FeedbackStore, FeedbackStoreError, encode_original, seen_to_uint8
-from app.flood import FloodLimiter
 
 bp = Blueprint("feedback", __name__)
 
@@ -24,9 +24,7 @@ MAX_VERSION_LENGTH = 100
 
 
 def init_app(app: Flask) -> None:
-    """One flood limiter per worker (memory only); the store opens on first use."""
-    app.config.setdefault("FEEDBACK_PER_MINUTE", 30)
-    app.extensions["feedback_limiter"] = FloodLimiter(limit=app.config["FEEDBACK_PER_MINUTE"], window=60.0)
+    """The store opens on first use."""
     app.register_blueprint(bp)
 
 
@@ -40,11 +38,6 @@ def feedback_store() -> FeedbackStore:
 
 @bp.post("/feedback")
 def post_feedback() -> tuple[dict[str, Any], int]:
-    limiter: FloodLimiter = current_app.extensions["feedback_limiter"]
-    client = request.remote_addr or "unknown"  # kept in this worker's memory only, never stored
-    if not limiter.allow(client):
-        wait = math.ceil(limiter.retry_after(client))
-        raise ApiError(429, "too_many_requests", f"too much feedback from one client; try again in {wait} s")
     fields = read_fields()
     data = image_bytes(fields["image"])
     model_input = image_to_model_input(data)  # exactly what /predict does: 4xx on a bad image

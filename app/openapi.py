@@ -105,6 +105,11 @@ def error_response(description: str) -> dict[str, Any]:
     return json_response(description, "Error")
 
 
+def rate_limited_response(description: str) -> dict[str, Any]:
+    retry_after = {"description": "seconds to wait before the next request", "schema": {"type": "integer", "minimum": 1}}
+    return {**error_response(description), "headers": {"Retry-After": retry_after}}
+
+
 def json_response(description: str, schema: str) -> dict[str, Any]:
     return {
         "description": description,
@@ -166,6 +171,7 @@ def build_openapi() -> dict[str, Any]:
                         "413": error_response("Body too large (bytes) or image too large (pixels)"),
                         "415": error_response("Unsupported media type or image format"),
                         "422": error_response("The image has no ink (code empty_image)"),
+                        "429": rate_limited_response("Too many requests from one client (code too_many_requests)"),
                     },
                 }
             },
@@ -185,7 +191,7 @@ def build_openapi() -> dict[str, Any]:
                         "413": error_response("Body too large (bytes) or image too large (pixels)"),
                         "415": error_response("Not JSON, or an unsupported image format"),
                         "422": error_response("The image has no ink (code empty_image)"),
-                        "429": error_response("Too much feedback from one client (code too_many_requests)"),
+                        "429": rate_limited_response("Too much feedback from one client (code too_many_requests)"),
                         "503": error_response("The feedback database cannot be written right now"),
                     },
                 }
