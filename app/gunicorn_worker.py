@@ -13,15 +13,21 @@ its whole request by then is cut off (408 if the body was being read, a closed c
 if the headers were). A trickle of one byte per second cannot stretch it, because the
 deadline is for the whole request, not for each read. Writes get the same number of
 seconds each, so a client that stops reading its answer is cut off too.
+
+Requests gunicorn refuses before the app sees them (a malformed request line or header, a
+request line or header over the limits in gunicorn_conf.py) are answered in the API's JSON
+error shape too, instead of gunicorn's HTML page.
 """
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import os
 import socket
 import time
 
+from gunicorn import util
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 DEFAULT_READ_TIMEOUT = 10.0
@@ -101,11 +107,27 @@ class QuietTimeouts(logging.Filter):
         return True
 
 
+# Codes for the statuses gunicorn answers by itself (gunicorn.workers.base.Worker.handle_error).
+PROTOCOL_ERROR_CODES = {400: "bad_request", 403: "forbidden", 414: "request_line_too_long",
+                        417: "expectation_failed", 431: "headers_too_large", 500: "internal_error",
+                        501: "not_implemented"}
+
+
+def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn.util.write_error, answering {"error": {"code", "message"}} instead of an HTML page."""
+    code = PROTOCOL_ERROR_CODES.get(status_int, "bad_request")
+    body = json.dumps({"error": {"code": code, "message": mesg or reason}}).encode()
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1")
+    util.write_nonblock(sock, head + body)
+
+
 class DeadlineThreadWorker(ThreadWorker):
     """gthread with DeadlineConn; `worker_class = "app.gunicorn_worker.DeadlineThreadWorker"`."""
 
     def init_process(self) -> None:
         self.log.error_log.addFilter(QuietTimeouts())
+        util.write_error = write_json_error  # in this worker process: the one place gunicorn writes them
         super().init_process()
 
     def accept(self, listener) -> None:
