@@ -7,6 +7,7 @@ from flask import Flask
 
 from app.config import REPO_ROOT, settings_from_env
 from app.errors import register_error_handlers
+from app.json_limits import BoundedJSONProvider
 from app.model_holder import ModelHolder
 from app.model_registry import ModelRegistry
 
@@ -19,6 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(settings)
     # A data URL in a plain (non-file) multipart field may be as large as a whole body.
     app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]
+    app.json = BoundedJSONProvider(app)  # refuses request bodies nested deeper than a few levels
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     # The one model holder of this worker: the promoted version (or the shipped weights) is

@@ -168,6 +168,7 @@ def build_openapi() -> dict[str, Any]:
                         "200": json_response("The prediction", "Prediction"),
                         "400": error_response("Malformed request or undecodable image"),
                         "405": error_response("Method not allowed"),
+                        "408": error_response("The body did not arrive in time (code request_timeout)"),
                         "413": error_response("Body too large (bytes) or image too large (pixels)"),
                         "415": error_response("Unsupported media type or image format"),
                         "422": error_response("The image has no ink (code empty_image)"),
@@ -188,6 +189,7 @@ def build_openapi() -> dict[str, Any]:
                     "responses": {
                         "201": json_response("Stored", "FeedbackStored"),
                         "400": error_response("Malformed JSON, a field of the wrong type or range, undecodable image"),
+                        "408": error_response("The body did not arrive in time (code request_timeout)"),
                         "413": error_response("Body too large (bytes) or image too large (pixels)"),
                         "415": error_response("Not JSON, or an unsupported image format"),
                         "422": error_response("The image has no ink (code empty_image)"),
