@@ -58,8 +58,12 @@ class DeadlineSocket:
 
     def recv(self, size: int, *flags: int) -> bytes:
         remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise RequestTimedOut(errno.ETIMEDOUT, f"request not received within {self.seconds:g} s")
+        if remaining <= 0:  # too late to wait, but what has arrived is read (a request queued behind others)
+            self._sock.settimeout(0.0)
+            try:
+                return self._sock.recv(size, *flags)
+            except BlockingIOError:
+                raise RequestTimedOut(errno.ETIMEDOUT, f"request not received within {self.seconds:g} s") from None
         current = self._sock.gettimeout()
         if current:  # a shorter bound set by gunicorn itself (draining a body, closing) still holds
             remaining = min(remaining, current)
