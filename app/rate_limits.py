@@ -62,7 +62,8 @@ def too_many_requests(exc: RateLimitExceeded) -> Response:
     """429 in our JSON error shape, with Retry-After in whole seconds (at least 1)."""
     limiter: Limiter = current_app.extensions["rate_limiter"]
     current = limiter.current_limit
-    wait = max(1, math.ceil(current.reset_at - time.time())) if current else 1
+    window = exc.limit.limit.get_expiry()  # reset_at is whole seconds: never say more than one window
+    wait = max(1, min(window, math.ceil(current.reset_at - time.time()))) if current else 1
     response = error_response(
         429, "too_many_requests", f"too many requests from one client (limit: {exc.limit.limit}); "
                                   f"try again in {wait} s")
