@@ -26,7 +26,7 @@ graceful_timeout = 10
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS") or 5000)
 max_requests_jitter = max_requests // 10
 # Request line and headers: a browser needs far less than gunicorn's defaults allow.
-limit_request_line = 2048  # bytes of "POST /predict HTTP/1.1"
+limit_request_line = 2048  # the longest "METHOD /path HTTP/1.1" line, in bytes
 limit_request_fields = 50
 limit_request_field_size = 8190
 control_socket_disable = True  # one fixed socket path would clash between several servers
