@@ -72,5 +72,7 @@ def assert_json_error(response: HttpResponse, *statuses: int) -> str:
 
 
 def assert_alive(server: LiveServer) -> None:
+    """/healthz answers, and nothing so far has left a traceback in the gunicorn log."""
     response = server.request("GET", "/healthz", timeout=HANG)
     assert response.status == 200 and json.loads(response.body)["status"] == "ok"
+    assert "Traceback" not in server.log_text(), server.log_tail()

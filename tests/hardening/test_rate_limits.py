@@ -137,11 +137,12 @@ def test_defaults_stop_a_flood_and_keep_serving_health(default_server) -> None:
     statuses: list[int] = []
     lock = threading.Lock()
 
-    def flood(_) -> None:
+    def flood(thread: int) -> None:
         conn = default_server.connect(timeout=HANG)
         try:
-            for _ in range(100):
-                response = default_server.request("POST", "/predict", PNG, {"Content-Type": "image/png"}, conn=conn)
+            for i in range(100):  # a made-up X-Forwarded-For each time: gunicorn and the app ignore it
+                headers = {"Content-Type": "image/png", "X-Forwarded-For": f"10.{thread}.{i}.1"}
+                response = default_server.request("POST", "/predict", PNG, headers, conn=conn)
                 with lock:
                     statuses.append(response.status)
                 if response.status == 429:
