@@ -36,8 +36,13 @@ REJECTIONS: dict[type[Exception], tuple[int, str]] = {  # checked in order: subc
 
 
 def current_model() -> LoadedModel:
-    """This worker's model, read once per request (a hot swap replaces it in one assignment)."""
-    return current_app.extensions["model_holder"].current
+    """This worker's model, read once per request (a hot swap replaces it in one assignment);
+    503 model_unavailable if this worker started while no weights file could be served."""
+    model = current_app.extensions["model_holder"].current
+    if model is None:
+        raise ApiError(503, "model_unavailable", "this worker has no model to serve: its weights file is "
+                                                 "refused (the server log says why); try again later")
+    return model
 
 
 @bp.post("/predict")
@@ -121,8 +126,11 @@ def rejection(exc: Exception) -> ApiError:
 
 @bp.get("/healthz")
 def healthz() -> dict[str, Any]:
+    """Alive and serving (200) even while the weights file on disk is refused: the last good model serves."""
+    holder = current_app.extensions["model_holder"]
     model = current_model()
-    return {"status": "ok", "model": model.version, "sha256": model.sha256, "pid": os.getpid()}
+    return {"status": "ok", "model": model.version, "sha256": model.sha256, "pid": os.getpid(),
+            "weights_ok": holder.refused is None, "weights_error": holder.refused}
 
 
 @bp.get("/api/model")

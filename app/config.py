@@ -11,6 +11,7 @@ DEFAULT_WEIGHTS = "weights/mlp.npz"
 DEFAULT_INSTANCE = "instance"
 DEFAULT_MAX_CONTENT_LENGTH = 5 * 1024 * 1024  # bytes of a request body (a 280x280 PNG is ~10 KB)
 DEFAULT_MAX_IMAGE_PIXELS = 16_000_000  # 4000x4000: any phone photo, not a decompression bomb
+DEFAULT_FEEDBACK_BUSY_TIMEOUT_MS = 5000  # a worker thread waits at most this long; /predict keeps the others
 # Per client address and per worker process (memory:// counts in each worker on its own).
 DEFAULT_PREDICT_LIMIT = "120/minute;20/second"
 DEFAULT_FEEDBACK_LIMIT = "30/minute"
@@ -21,9 +22,9 @@ DEFAULT_PORT = 8000
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Flask config keys from DIGIT_CANVAS_WEIGHTS, DIGIT_CANVAS_INSTANCE, DIGIT_CANVAS_MAX_CONTENT_LENGTH,
-    DIGIT_CANVAS_MAX_IMAGE_PIXELS, the rate limits (DIGIT_CANVAS_PREDICT_LIMIT, DIGIT_CANVAS_FEEDBACK_LIMIT,
-    DIGIT_CANVAS_RATELIMIT_STORAGE, DIGIT_CANVAS_TRUSTED_PROXIES), HOST and PORT; relative paths are
-    relative to the repo."""
+    DIGIT_CANVAS_MAX_IMAGE_PIXELS, DIGIT_CANVAS_FEEDBACK_BUSY_TIMEOUT_MS, the rate limits
+    (DIGIT_CANVAS_PREDICT_LIMIT, DIGIT_CANVAS_FEEDBACK_LIMIT, DIGIT_CANVAS_RATELIMIT_STORAGE,
+    DIGIT_CANVAS_TRUSTED_PROXIES), HOST and PORT; relative paths are relative to the repo."""
     env = os.environ if environ is None else environ
     return {
         "WEIGHTS_PATH": str(resolve_path(env.get("DIGIT_CANVAS_WEIGHTS") or DEFAULT_WEIGHTS)),
@@ -31,6 +32,9 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         "INSTANCE_PATH": str(resolve_path(env.get("DIGIT_CANVAS_INSTANCE") or DEFAULT_INSTANCE)),
         "MAX_CONTENT_LENGTH": positive_int(env, "DIGIT_CANVAS_MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH),
         "MAX_IMAGE_PIXELS": positive_int(env, "DIGIT_CANVAS_MAX_IMAGE_PIXELS", DEFAULT_MAX_IMAGE_PIXELS),
+        # How long a /feedback write waits for a database locked by another process before a 503.
+        "FEEDBACK_BUSY_TIMEOUT_MS": positive_int(env, "DIGIT_CANVAS_FEEDBACK_BUSY_TIMEOUT_MS",
+                                                 DEFAULT_FEEDBACK_BUSY_TIMEOUT_MS),
         "PREDICT_LIMIT": env.get("DIGIT_CANVAS_PREDICT_LIMIT") or DEFAULT_PREDICT_LIMIT,
         "FEEDBACK_LIMIT": env.get("DIGIT_CANVAS_FEEDBACK_LIMIT") or DEFAULT_FEEDBACK_LIMIT,
         "RATELIMIT_STORAGE_URI": env.get("DIGIT_CANVAS_RATELIMIT_STORAGE") or DEFAULT_RATELIMIT_STORAGE,

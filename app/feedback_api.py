@@ -4,53 +4,85 @@ The drawing goes through the same decoding and preprocessing as /predict, so the
 28x28 image is exactly what the model saw. Anything wrong (types, label, image) is a 4xx
 JSON error and nothing is stored; a stored row is whole (one transaction). A flood from one
 client is refused before this code runs (app/rate_limits.py, 429).
+
+A database locked by another process (a backup, an admin command) is waited for up to
+FEEDBACK_BUSY_TIMEOUT_MS, then the answer is 503 storage_busy with Retry-After and nothing is
+stored. Only one request per worker waits for the lock at a time; the others are told at once,
+so a locked database cannot take every thread of a worker away from /predict.
 """
 from __future__ import annotations
 
 import math
 import sqlite3
+import threading
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request
 
 from app.api import image_to_model_input, rejection
 from app.decode import ImageRejected, decode_image, image_bytes_from_text
-from app.errors import ApiError
-from app.feedback_store import FeedbackStore, FeedbackStoreError, encode_original, seen_to_uint8
+from app.errors import ApiError, error_response
+from app.feedback_store import (
+    FeedbackStore, FeedbackStoreError, StorageBusy, encode_original, is_busy, seen_to_uint8,
+)
 
 bp = Blueprint("feedback", __name__)
 
 MAX_VERSION_LENGTH = 100
+WRITER_QUEUE_WAIT = 0.5  # seconds a second writer waits for this worker's one waiting slot
 
 
 def init_app(app: Flask) -> None:
-    """The store opens on first use."""
+    """The store is opened (created) as the worker starts, so a database deleted later is an
+    error (503) rather than silently replaced by an empty one."""
+    app.extensions["feedback_writer"] = threading.Lock()
     app.register_blueprint(bp)
+    with app.app_context():
+        try:
+            feedback_store()
+        except (sqlite3.Error, FeedbackStoreError, OSError) as exc:  # tried again on the first /feedback
+            app.logger.error("the feedback database cannot be opened: %s", exc)
 
 
 def feedback_store() -> FeedbackStore:
     store = current_app.extensions.get("feedback_store")
     if store is None:
-        store = FeedbackStore.in_folder(current_app.instance_path)
+        store = FeedbackStore.in_folder(current_app.instance_path, current_app.config["FEEDBACK_BUSY_TIMEOUT_MS"])
         current_app.extensions["feedback_store"] = store
     return store
 
 
 @bp.post("/feedback")
-def post_feedback() -> tuple[dict[str, Any], int]:
+def post_feedback() -> tuple[dict[str, Any], int] | Response:
     fields = read_fields()
     data = image_bytes(fields["image"])
     model_input = image_to_model_input(data)  # exactly what /predict does: 4xx on a bad image
     original_png = original_drawing(data)
+    writer: threading.Lock = current_app.extensions["feedback_writer"]
+    if not writer.acquire(timeout=WRITER_QUEUE_WAIT):
+        return storage_busy()
     try:
         row_id = feedback_store().add(
             label=fields["label"], predicted=fields["predicted"], confidence=fields["confidence"],
             model_version=fields["model"], seen=seen_to_uint8(model_input.vector), original_png=original_png,
         )
-    except (sqlite3.Error, FeedbackStoreError, OSError):
+    except (sqlite3.Error, FeedbackStoreError, OSError) as exc:
+        if isinstance(exc, StorageBusy) or is_busy(exc):  # e.g. the first use's migration found it locked
+            current_app.logger.warning("feedback not stored: %s", exc)
+            return storage_busy()
         current_app.logger.exception("could not store feedback")
-        raise ApiError(503, "feedback_unavailable", "feedback cannot be stored right now; try later") from None
+        return error_response(503, "feedback_unavailable", "feedback cannot be stored right now; try later")
+    finally:
+        writer.release()
     return {"id": row_id}, 201
+
+
+def storage_busy() -> Response:
+    """503 + Retry-After: another process holds the database; nothing was stored."""
+    response = error_response(503, "storage_busy", "the feedback database is busy; nothing was stored, "
+                                                   "try again in a few seconds")
+    response.headers["Retry-After"] = str(max(1, math.ceil(current_app.config["FEEDBACK_BUSY_TIMEOUT_MS"] / 1000)))
+    return response
 
 
 def read_fields() -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """The drawings users corrected or confirmed, kept in one SQLite file for retraining.
 
 Several gunicorn workers write to the same file, so: WAL journal (readers never block the
-writer), a busy timeout (writers queue instead of failing), and every write in one
-``BEGIN IMMEDIATE`` transaction (a killed process leaves either the whole row or nothing).
+writer), a busy timeout (writers queue instead of failing; past it, StorageBusy), and every
+write in one ``BEGIN IMMEDIATE`` transaction (a killed process leaves either the whole row or
+nothing).
 A connection is opened per use and closed right after; nothing is shared across forks.
 
 No personal data is stored: no address, no user agent, no cookie. The original drawing is
@@ -15,6 +16,7 @@ import logging
 import math
 import os
 import sqlite3
+import urllib.parse
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -30,7 +32,7 @@ DB_FILENAME = "feedback.sqlite3"
 MAX_ORIGINAL_BYTES = 256 * 1024
 MAX_ORIGINAL_SIDE = 1024  # pixels; a canvas drawing is smaller, a photo is cut down first
 SEEN_SHAPE = (28, 28)
-BUSY_TIMEOUT_MS = 10_000
+BUSY_TIMEOUT_MS = 10_000  # admin commands; the web service passes its own, shorter one
 
 
 def _v1_create_table(conn: sqlite3.Connection) -> None:
@@ -65,6 +67,17 @@ class FeedbackStoreError(RuntimeError):
     """The database cannot be used (newer schema, unreadable file)."""
 
 
+class StorageBusy(FeedbackStoreError):
+    """Another process held the database's write lock for longer than the busy timeout."""
+
+
+def is_busy(exc: BaseException) -> bool:
+    """SQLite gave up waiting for a lock (SQLITE_BUSY / SQLITE_LOCKED and their extended codes)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.OperationalError) and code is not None and code & 0xFF in (
+        sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
 @dataclass(frozen=True)
 class FeedbackRow:
     id: int
@@ -77,10 +90,16 @@ class FeedbackRow:
     original: bytes  # PNG
 
 
-def open_connection(path: str | os.PathLike) -> sqlite3.Connection:
-    """A fresh connection in autocommit mode; transactions are opened explicitly."""
-    conn = sqlite3.connect(os.fspath(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+def open_connection(path: str | os.PathLike, busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+                    create: bool = True) -> sqlite3.Connection:
+    """A fresh connection in autocommit mode; transactions are opened explicitly.
+
+    create=False fails on a missing file instead of silently starting an empty database (a file
+    deleted or being restored at run time must not turn into a second, empty store).
+    """
+    target = os.fspath(path) if create else "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=rw"
+    conn = sqlite3.connect(target, timeout=busy_timeout_ms / 1000, isolation_level=None, uri=not create)
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     conn.execute("PRAGMA synchronous = FULL")
     return conn
 
@@ -145,8 +164,9 @@ def seen_to_uint8(x: np.ndarray) -> np.ndarray:
 class FeedbackStore:
     """One SQLite file of feedback rows; cheap to construct, safe to use from many processes."""
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.path = Path(path)
+        self.busy_timeout_ms = busy_timeout_ms
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.connect(ready=False) as conn:
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -155,12 +175,12 @@ class FeedbackStore:
             migrate(conn)
 
     @classmethod
-    def in_folder(cls, folder: str | os.PathLike) -> "FeedbackStore":
-        return cls(Path(folder) / DB_FILENAME)
+    def in_folder(cls, folder: str | os.PathLike, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> "FeedbackStore":
+        return cls(Path(folder) / DB_FILENAME, busy_timeout_ms)
 
     @contextmanager
     def connect(self, ready: bool = True) -> Iterator[sqlite3.Connection]:
-        conn = open_connection(self.path)
+        conn = open_connection(self.path, self.busy_timeout_ms, create=not ready)
         try:
             if ready:
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -176,21 +196,26 @@ class FeedbackStore:
         self, *, label: int, predicted: int, confidence: float, model_version: str,
         seen: np.ndarray, original_png: bytes,
     ) -> int:
-        """Insert one row in one transaction; returns its id."""
+        """Insert one row in one transaction; returns its id. StorageBusy if the lock never came."""
         seen = np.ascontiguousarray(seen, dtype=np.uint8)
         if seen.shape != SEEN_SHAPE:
             raise ValueError(f"seen image must be {SEEN_SHAPE} uint8, got {seen.shape}")
         if len(original_png) > MAX_ORIGINAL_BYTES:
             raise ValueError(f"original drawing is {len(original_png)} bytes, limit {MAX_ORIGINAL_BYTES}")
         created_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        with self.connect() as conn, transaction(conn):
-            cur = conn.execute(
-                "INSERT INTO feedback (created_at, label, predicted, confidence, model_version, seen,"
-                " original) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (created_at, int(label), int(predicted), float(confidence), str(model_version),
-                 seen.tobytes(), bytes(original_png)),
-            )
-            return int(cur.lastrowid)
+        try:
+            with self.connect() as conn, transaction(conn):
+                cur = conn.execute(
+                    "INSERT INTO feedback (created_at, label, predicted, confidence, model_version, seen,"
+                    " original) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (created_at, int(label), int(predicted), float(confidence), str(model_version),
+                     seen.tobytes(), bytes(original_png)),
+                )
+                return int(cur.lastrowid)
+        except sqlite3.OperationalError as exc:
+            if is_busy(exc):  # nothing was written: BEGIN IMMEDIATE never got the lock
+                raise StorageBusy(f"feedback database {self.path} is locked: {exc}") from exc
+            raise
 
     def count(self) -> int:
         with self.connect() as conn:

@@ -36,11 +36,27 @@ loglevel = "info"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 
 
+def on_starting(server):
+    """Refuse to start without a servable model. Later, a worker replacing a crashed one starts
+    even if the file went bad meanwhile (its /predict answers 503), so the others keep serving."""
+    from app.config import settings_from_env
+    from app.model_holder import ModelHolder
+    from app.model_registry import ModelRegistry
+
+    settings = settings_from_env()
+    weights = settings["WEIGHTS_PATH"]
+    if ModelHolder(weights, ModelRegistry.in_instance(settings["INSTANCE_PATH"], weights)).current is None:
+        raise SystemExit("not starting: no model can be served (see the error above)")
+
+
 def post_worker_init(worker):
     """Say which model this worker serves, once, as it starts."""
     app = worker.wsgi
     holder = app.extensions["model_holder"]
     model = holder.current
+    if model is None:
+        worker.log.error("worker %s has no model: %s", worker.pid, holder.refused)
+        return
     worker.log.info(
         "worker %s serving model %s (sha256 %s) from %s", worker.pid, model.version, model.sha256, holder.weights_path
     )

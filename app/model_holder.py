@@ -12,11 +12,11 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from app.model_registry import ModelRegistry, PointerWatcher, RegistryError, load_servable
+from app.model_registry import ChangeWatcher, ModelRegistry, RegistryError, file_signature, load_servable
 from model.network import MLP, ModelFileError
 
 log = logging.getLogger(__name__)
@@ -71,47 +71,99 @@ def read_card(path: Path) -> dict[str, Any] | None:
 class ModelHolder:
     """Holds the current LoadedModel; a reload replaces it with one attribute assignment.
 
-    With a registry, ``refresh`` (run before each request) follows its ACTIVE pointer: at
-    most one stat() per interval, and a new file is loaded and validated completely before
-    the single assignment. A file that fails to load is refused and the old model stays.
+    It watches the file it serves: the registry's active version, which is the shipped
+    weights until something is promoted. ``refresh`` (run before each request) stat()s the
+    pointer and that file at most once per interval; when either changed (replaced, rewritten
+    in place, deleted, chmod-ed) the file is read and validated completely before the single
+    assignment. A file that cannot be served (missing, corrupt, half-written, unreadable, not a
+    regular file) is refused with one log line per change, ``refused`` says why, and the last
+    good model keeps serving until a good file appears. ``on_reload("ok" | "refused")`` is
+    called after each such attempt (e.g. to count them).
+
+    A worker that starts while no file can be served (e.g. gunicorn replacing a crashed worker
+    after the file went bad) holds ``current = None`` instead of failing to boot, which would
+    make gunicorn halt every worker: /predict then answers 503 until a good file appears.
     """
 
     def __init__(self, weights_path: str | Path, registry: ModelRegistry | None = None,
-                 check_interval: float = 1.0) -> None:
+                 check_interval: float = 1.0, on_reload: Callable[[str], None] | None = None) -> None:
         self.weights_path = Path(weights_path)
         self.registry = registry
-        # Watch before the first read, so a promotion in between is not missed.
-        self.watcher = PointerWatcher(registry.pointer, check_interval) if registry else None
+        self.on_reload = on_reload
+        self.refused: str | None = None  # why the watched file is not served; None when it is
+        self._pointer_signature: object = ()  # forces reading the pointer on the first look
+        self._watched: Path | RegistryError = self.weights_path
         self._swap = threading.Lock()
-        self.current: LoadedModel = self._load_active()
+        # Watch before the first read, so a change in between is not missed.
+        self.watcher = ChangeWatcher(self._on_disk, check_interval)
+        self.current: LoadedModel | None = self._load_first()
 
-    def _load_active(self) -> LoadedModel:
-        if self.registry is None:
-            return load_model(self.weights_path)
+    @property
+    def watched_path(self) -> Path | None:
+        """The file this worker should serve (None if the registry's pointer is unusable)."""
+        return self._watched if isinstance(self._watched, Path) else None
+
+    def _on_disk(self) -> tuple:
+        """The watched file's signature; the pointer is read only when its own signature changed."""
+        if self.registry is not None:
+            pointer = file_signature(self.registry.pointer)
+            if pointer != self._pointer_signature:
+                self._pointer_signature = pointer
+                try:
+                    self._watched = self.registry.active_path()
+                except RegistryError as exc:
+                    self._watched = exc
+        path = self.watched_path
+        return (self._pointer_signature, str(self._watched), file_signature(path) if path else None)
+
+    def _load_watched(self) -> LoadedModel:
+        if isinstance(self._watched, RegistryError):
+            raise self._watched
+        return load_model(self._watched)
+
+    def _load_first(self) -> LoadedModel | None:
         try:
-            return load_model(self.registry.active_path())
-        except (ModelFileError, RegistryError) as exc:
-            log.error("the promoted model cannot be served (%s); serving %s instead", exc, self.weights_path)
-            return load_model(self.weights_path)
+            return self._load_watched()
+        except Exception as exc:  # noqa: BLE001 - see reload()
+            self.refused = str(exc)
+        if self.watched_path != self.weights_path:
+            log.error("the promoted model cannot be served (%s); serving %s instead", self.refused, self.weights_path)
+            try:
+                return load_model(self.weights_path)
+            except Exception as exc:  # noqa: BLE001
+                self.refused += f"; and {exc}"
+        log.error("pid %d: no model can be served: %s; /predict answers 503 until a good file appears",
+                  os.getpid(), self.refused)
+        return None
 
     def refresh(self) -> None:
-        """Swap in the registry's active model if its pointer changed since the last look."""
-        if self.watcher is None or not self._swap.acquire(blocking=False):
-            return  # no registry, or another thread of this worker is already looking
+        """Swap in the watched file's model if it changed since the last look."""
+        if not self._swap.acquire(blocking=False):
+            return  # another thread of this worker is already looking
         try:
-            if not self.watcher.changed():
-                return
-            try:
-                loaded = load_model(self.registry.active_path())
-            except (ModelFileError, RegistryError) as exc:
-                log.error("pid %d: not switching models: %s; still serving %s",
-                          os.getpid(), exc, self.current.version)
-                return
-            if loaded.sha256 != self.current.sha256:
-                self.current = loaded
-                log.info("pid %d: now serving model %s", os.getpid(), loaded.version)
+            if self.watcher.changed():
+                self.reload()
         finally:
             self._swap.release()
+
+    def reload(self) -> str:
+        """Load the watched file now: "ok" (served, or already was) or "refused" (old model stays)."""
+        try:
+            loaded = self._load_watched()
+        except Exception as exc:  # noqa: BLE001 - no file on disk may take a serving worker down
+            self.refused = str(exc)
+            log.error("pid %d: not switching models: %s; still serving %s", os.getpid(), exc,
+                      self.current.version if self.current else "nothing (503)")
+            result = "refused"
+        else:
+            self.refused = None
+            if self.current is None or loaded.sha256 != self.current.sha256:
+                self.current = loaded
+                log.info("pid %d: now serving model %s from %s", os.getpid(), loaded.version, self._watched)
+            result = "ok"
+        if self.on_reload is not None:
+            self.on_reload(result)
+        return result
 
 
 __all__ = ["LoadedModel", "ModelFileError", "ModelHolder", "load_model", "read_card"]

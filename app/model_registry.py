@@ -6,8 +6,8 @@
 
 The shipped weights (weights/mlp.npz) are never written: they are the version called
 "shipped", served while no trained version has been promoted and reachable by rollback.
-A web worker notices a new pointer through PointerWatcher, which only stat()s the pointer
-file, at most once per interval, so a request costs no file read.
+A web worker notices a new pointer (or a replaced weights file) through ChangeWatcher, which
+only stat()s, at most once per interval, so a request costs no file read.
 """
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Hashable, Iterator
 
 from model.network import MLP, ModelFileError, atomic_write_bytes
 
@@ -40,9 +41,32 @@ class RegistryError(RuntimeError):
     """An operator request the registry cannot carry out (unknown version, nothing to roll back)."""
 
 
+def read_weights_bytes(path: str | os.PathLike) -> bytes:
+    """The file's bytes; anything but a readable regular file is a ModelFileError.
+
+    O_NONBLOCK so that a FIFO put in the file's place cannot hang a worker in open().
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise ModelFileError(f"weights file not found: {path}") from None
+    except OSError as exc:
+        raise ModelFileError(f"cannot read weights file {path}: {exc.strerror or exc}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a special file"
+        raise ModelFileError(f"weights file {path} is {kind}, not a regular file")
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            return fh.read()
+        except OSError as exc:
+            raise ModelFileError(f"cannot read weights file {path}: {exc.strerror or exc}") from None
+
+
 def load_servable(path: str | os.PathLike) -> MLP:
     """Load and fully validate a weights file, and check it fits the app (784 in, 10 out)."""
-    model = MLP.load(path)
+    model = MLP.from_bytes(read_weights_bytes(path), source=str(path))
     if model.spec["input_size"] != INPUT_SIZE or model.spec["num_classes"] != NUM_CLASSES:
         raise ModelFileError(
             f"{path} maps {model.spec['input_size']} inputs to {model.spec['num_classes']} classes;"
@@ -219,25 +243,27 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-class PointerWatcher:
-    """Says when the pointer file changed, looking (one stat) at most once per interval."""
+def file_signature(path: str | os.PathLike) -> tuple[int, int, int, int] | None:
+    """What changes when a file is replaced (inode), rewritten (size, mtime) or chmod-ed; None if absent."""
+    try:
+        st = os.stat(path)
+    except OSError:  # missing, or no models folder at all
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode)
+
+
+class ChangeWatcher:
+    """Says when `signature()` changed, calling it (a stat or two) at most once per interval."""
 
     def __init__(
-        self, pointer: str | os.PathLike, interval: float = 1.0,
+        self, signature: Callable[[], Hashable], interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.pointer = Path(pointer)
+        self.signature = signature
         self.interval = interval
         self.clock = clock
         self._next_check = float("-inf")
         self._signature = self.signature()
-
-    def signature(self) -> tuple[int, int, int] | None:
-        try:
-            st = os.stat(self.pointer)
-        except OSError:  # missing, or no models folder at all: the shipped weights
-            return None
-        return (st.st_mtime_ns, st.st_size, st.st_ino)
 
     def changed(self) -> bool:
         now = self.clock()
@@ -249,3 +275,4 @@ class PointerWatcher:
             return False
         self._signature = sig
         return True
+

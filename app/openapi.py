@@ -52,6 +52,9 @@ HEALTH = {
         "model": {"type": "string", "description": "version of the loaded model"},
         "sha256": {"type": "string", "description": "SHA-256 of the loaded weights file"},
         "pid": {"type": "integer", "description": "the worker process that answered (each swaps models on its own)"},
+        "weights_ok": {"type": "boolean", "description": "false while the weights file on disk is refused "
+                       "(missing, corrupt, unreadable); the last good model keeps serving"},
+        "weights_error": {"type": ["string", "null"], "description": "why the file on disk is refused, or null"},
     },
 }
 
@@ -117,6 +120,10 @@ def json_response(description: str, schema: str) -> dict[str, Any]:
     }
 
 
+UNAVAILABLE = error_response("This worker has no model to serve (code model_unavailable): it started while "
+                             "the weights file was refused; it serves again once a good file appears")
+
+
 def build_openapi() -> dict[str, Any]:
     binary = {"schema": {"type": "string", "format": "binary"}}
     return {
@@ -173,6 +180,7 @@ def build_openapi() -> dict[str, Any]:
                         "415": error_response("Unsupported media type or image format"),
                         "422": error_response("The image has no ink (code empty_image)"),
                         "429": rate_limited_response("Too many requests from one client (code too_many_requests)"),
+                        "503": UNAVAILABLE,
                     },
                 }
             },
@@ -194,17 +202,24 @@ def build_openapi() -> dict[str, Any]:
                         "415": error_response("Not JSON, or an unsupported image format"),
                         "422": error_response("The image has no ink (code empty_image)"),
                         "429": rate_limited_response("Too much feedback from one client (code too_many_requests)"),
-                        "503": error_response("The feedback database cannot be written right now"),
+                        "503": {
+                            **error_response("Nothing was stored: the database is locked by another process "
+                                             "for longer than the busy timeout (code storage_busy, with "
+                                             "Retry-After) or cannot be used (code feedback_unavailable)"),
+                            "headers": {"Retry-After": {"description": "seconds to wait (storage_busy)",
+                                                        "schema": {"type": "integer"}}},
+                        },
                     },
                 }
             },
             "/healthz": {
-                "get": {"summary": "Liveness and loaded model", "responses": {"200": json_response("Alive", "Health")}}
+                "get": {"summary": "Liveness and loaded model",
+                        "responses": {"200": json_response("Alive", "Health"), "503": UNAVAILABLE}}
             },
             "/api/model": {
                 "get": {
                     "summary": "The served model and its model card",
-                    "responses": {"200": json_response("Model description", "ModelInfo")},
+                    "responses": {"200": json_response("Model description", "ModelInfo"), "503": UNAVAILABLE},
                 }
             },
             "/openapi.json": {

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from app.model_registry import (
-    SHIPPED, ModelRegistry, PointerWatcher, RegistryError, load_servable,
+    SHIPPED, ChangeWatcher, ModelRegistry, RegistryError, file_signature, load_servable,
 )
 from model.network import MLP, ModelFileError
 from tests.feedback.conftest import add_version, tiny_model
@@ -95,7 +95,7 @@ def test_pointer_is_replaced_atomically(registry):
 
 def test_watcher_stats_at_most_once_per_interval(registry):
     now = [100.0]
-    watcher = PointerWatcher(registry.pointer, interval=1.0, clock=lambda: now[0])
+    watcher = ChangeWatcher(lambda: file_signature(registry.pointer), interval=1.0, clock=lambda: now[0])
     assert watcher.changed() is False  # no pointer yet, nothing changed
     registry.promote(add_version(registry))
     assert watcher.changed() is False  # looked 0 s ago: no stat, no news yet
@@ -114,7 +114,7 @@ def test_watcher_stats_at_most_once_per_interval(registry):
 def test_watcher_sees_a_same_size_rewrite_within_one_clock_tick(registry):
     v1, v2 = add_version(registry, 0), add_version(registry, 1)
     registry.promote(v1)
-    watcher = PointerWatcher(registry.pointer, interval=0.0)
+    watcher = ChangeWatcher(lambda: file_signature(registry.pointer), interval=0.0)
     registry.promote(v2)  # same length name, possibly the same mtime: the inode differs
     assert watcher.changed() is True
 
