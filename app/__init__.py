@@ -8,6 +8,7 @@ from flask import Flask
 from app import access_log, metrics, request_id, security_headers
 from app.config import REPO_ROOT, settings_from_env
 from app.errors import register_error_handlers
+from app.json_limits import BoundedJSONProvider
 from app.model_holder import ModelHolder
 from app.model_registry import ModelRegistry
 
@@ -29,6 +30,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(settings)
     # A data URL in a plain (non-file) multipart field may be as large as a whole body.
     app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]
+    app.json = BoundedJSONProvider(app)  # refuses request bodies nested deeper than a few levels
     app.json.sort_keys = False  # type: ignore[attr-defined]
     observe(app)
 
@@ -41,12 +43,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["model_holder"] = holder
     app.before_request(holder.refresh)
 
-    from app import api, feedback_api, pages
+    from app import api, feedback_api, pages, rate_limits
     from app.admin import admin_command
 
     register_error_handlers(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     feedback_api.init_app(app)
+    rate_limits.init_app(app)  # after the limited routes are registered
     app.cli.add_command(admin_command)
     return app

@@ -12,14 +12,19 @@ DEFAULT_INSTANCE = "instance"
 DEFAULT_MAX_CONTENT_LENGTH = 5 * 1024 * 1024  # bytes of a request body (a 280x280 PNG is ~10 KB)
 DEFAULT_MAX_IMAGE_PIXELS = 16_000_000  # 4000x4000: any phone photo, not a decompression bomb
 DEFAULT_FEEDBACK_BUSY_TIMEOUT_MS = 5000  # a worker thread waits at most this long; /predict keeps the others
+# Per client address and per worker process (memory:// counts in each worker on its own).
+DEFAULT_PREDICT_LIMIT = "120/minute;20/second"
+DEFAULT_FEEDBACK_LIMIT = "30/minute"
+DEFAULT_RATELIMIT_STORAGE = "memory://"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
 
 def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Flask config keys from DIGIT_CANVAS_WEIGHTS, DIGIT_CANVAS_INSTANCE, DIGIT_CANVAS_MAX_CONTENT_LENGTH,
-    DIGIT_CANVAS_MAX_IMAGE_PIXELS, DIGIT_CANVAS_FEEDBACK_BUSY_TIMEOUT_MS, HOST and PORT; relative paths
-    are relative to the repo."""
+    DIGIT_CANVAS_MAX_IMAGE_PIXELS, DIGIT_CANVAS_FEEDBACK_BUSY_TIMEOUT_MS, the rate limits
+    (DIGIT_CANVAS_PREDICT_LIMIT, DIGIT_CANVAS_FEEDBACK_LIMIT, DIGIT_CANVAS_RATELIMIT_STORAGE,
+    DIGIT_CANVAS_TRUSTED_PROXIES), HOST and PORT; relative paths are relative to the repo."""
     env = os.environ if environ is None else environ
     return {
         "WEIGHTS_PATH": str(resolve_path(env.get("DIGIT_CANVAS_WEIGHTS") or DEFAULT_WEIGHTS)),
@@ -30,6 +35,11 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         # How long a /feedback write waits for a database locked by another process before a 503.
         "FEEDBACK_BUSY_TIMEOUT_MS": positive_int(env, "DIGIT_CANVAS_FEEDBACK_BUSY_TIMEOUT_MS",
                                                  DEFAULT_FEEDBACK_BUSY_TIMEOUT_MS),
+        "PREDICT_LIMIT": env.get("DIGIT_CANVAS_PREDICT_LIMIT") or DEFAULT_PREDICT_LIMIT,
+        "FEEDBACK_LIMIT": env.get("DIGIT_CANVAS_FEEDBACK_LIMIT") or DEFAULT_FEEDBACK_LIMIT,
+        "RATELIMIT_STORAGE_URI": env.get("DIGIT_CANVAS_RATELIMIT_STORAGE") or DEFAULT_RATELIMIT_STORAGE,
+        # How many reverse proxies in front append to X-Forwarded-For; 0: the header is ignored.
+        "TRUSTED_PROXIES": non_negative_int(env, "DIGIT_CANVAS_TRUSTED_PROXIES", 0),
         "HOST": env.get("HOST") or DEFAULT_HOST,
         "PORT": positive_int(env, "PORT", DEFAULT_PORT),
     }
@@ -41,6 +51,13 @@ def resolve_path(path: str | os.PathLike) -> Path:
 
 
 def positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = non_negative_int(env, name, default)
+    if value < 1:
+        raise ValueError(f"environment variable {name} must be positive, got {value}")
+    return value
+
+
+def non_negative_int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -48,6 +65,6 @@ def positive_int(env: Mapping[str, str], name: str, default: int) -> int:
         value = int(raw.strip().replace("_", ""))
     except ValueError:
         raise ValueError(f"environment variable {name} must be a whole number, got {raw!r}") from None
-    if value < 1:
-        raise ValueError(f"environment variable {name} must be positive, got {value}")
+    if value < 0:
+        raise ValueError(f"environment variable {name} must not be negative, got {value}")
     return value

@@ -19,12 +19,22 @@ os.environ["FLASK_DEBUG"] = "0"  # never Flask's debug mode (tracebacks, pretty 
 bind = f"{os.environ.get('HOST') or '127.0.0.1'}:{os.environ.get('PORT') or '8000'}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
 # gthread keeps client connections alive (the sync worker closes each one after a response);
-# a second thread lets one request read its body while another computes.
-worker_class = "gthread"
+# a second thread lets one request read its body while another computes. Our subclass gives
+# each request one deadline for arriving (GUNICORN_REQUEST_READ_TIMEOUT, default 10 s), so
+# slow or stalled clients cannot hold every thread (app/gunicorn_worker.py, docs/operator.md).
+worker_class = "app.gunicorn_worker.DeadlineThreadWorker"
 threads = int(os.environ.get("GUNICORN_THREADS") or 2)
 keepalive = 5
-timeout = 30  # a worker stuck this long on one request is restarted
+timeout = 30  # a worker whose main loop is stuck this long (e.g. a runaway request) is restarted
 graceful_timeout = 10
+# Worker recycling: a fresh process now and then bounds any slow leak (Pillow, NumPy caches);
+# the jitter keeps the workers from restarting all at once.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS") or 5000)
+max_requests_jitter = max_requests // 10
+# Request line and headers: a browser needs far less than gunicorn's defaults allow.
+limit_request_line = 2048  # the longest "METHOD /path HTTP/1.1" line, in bytes
+limit_request_fields = 50
+limit_request_field_size = 8190
 control_socket_disable = True  # one fixed socket path would clash between several servers
 accesslog = None  # the app writes one JSON access line per request (app/access_log.py)
 errorlog = "-"

@@ -113,6 +113,11 @@ def error_response(description: str) -> dict[str, Any]:
     return json_response(description, "Error")
 
 
+def rate_limited_response(description: str) -> dict[str, Any]:
+    retry_after = {"description": "seconds to wait before the next request", "schema": {"type": "integer", "minimum": 1}}
+    return {**error_response(description), "headers": {"Retry-After": retry_after}}
+
+
 def json_response(description: str, schema: str) -> dict[str, Any]:
     return {
         "description": description,
@@ -177,9 +182,11 @@ def build_openapi() -> dict[str, Any]:
                         "200": json_response("The prediction", "Prediction"),
                         "400": error_response("Malformed request or undecodable image"),
                         "405": error_response("Method not allowed"),
+                        "408": error_response("The body did not arrive in time (code request_timeout)"),
                         "413": error_response("Body too large (bytes) or image too large (pixels)"),
                         "415": error_response("Unsupported media type or image format"),
                         "422": error_response("The image has no ink (code empty_image)"),
+                        "429": rate_limited_response("Too many requests from one client (code too_many_requests)"),
                         "503": UNAVAILABLE,
                     },
                 }
@@ -197,10 +204,11 @@ def build_openapi() -> dict[str, Any]:
                     "responses": {
                         "201": json_response("Stored", "FeedbackStored"),
                         "400": error_response("Malformed JSON, a field of the wrong type or range, undecodable image"),
+                        "408": error_response("The body did not arrive in time (code request_timeout)"),
                         "413": error_response("Body too large (bytes) or image too large (pixels)"),
                         "415": error_response("Not JSON, or an unsupported image format"),
                         "422": error_response("The image has no ink (code empty_image)"),
-                        "429": error_response("Too much feedback from one client (code too_many_requests)"),
+                        "429": rate_limited_response("Too much feedback from one client (code too_many_requests)"),
                         "503": {
                             **error_response("Nothing was stored: the database is locked by another process "
                                              "for longer than the busy timeout (code storage_busy, with "
