@@ -7,6 +7,10 @@ workers points DIGIT_CANVAS_RATELIMIT_STORAGE at redis:// or memcached:// (that 
 holds the addresses, with an expiry). If that storage goes away, limits fall back to memory
 rather than failing requests.
 
+/predict from the server's own machine (DIGIT_CANVAS_PREDICT_LIMIT_EXEMPT, loopback by default)
+is not limited: health probes, load benchmarks and batch jobs run there by the operator. /feedback
+is limited for every client, local or not: it writes to disk.
+
 The client address is the TCP peer's. X-Forwarded-For is believed only when the operator says
 how many proxies in front append to it (DIGIT_CANVAS_TRUSTED_PROXIES): without a proxy anyone
 can write that header and would get a fresh limit with every request.
@@ -16,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import time
+from typing import Callable
 
 from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter, RateLimitExceeded
@@ -50,12 +55,29 @@ def init_app(app: Flask) -> Limiter:
         headers_enabled=False,  # the 429 carries Retry-After; other answers need no rate headers
         swallow_errors=True, in_memory_fallback_enabled=True,  # a dead shared store must not fail requests
     )
+    exempt = {"api.predict": exempt_from(app.config.get("PREDICT_LIMIT_EXEMPT", ()))}
     for endpoint, setting in LIMITED_ENDPOINTS.items():
-        limit = app.config[setting]
-        app.view_functions[endpoint] = limiter.limit(limit)(app.view_functions[endpoint])
+        limit = limiter.limit(app.config[setting], exempt_when=exempt.get(endpoint))
+        app.view_functions[endpoint] = limit(app.view_functions[endpoint])
     app.register_error_handler(RateLimitExceeded, too_many_requests)
     app.extensions["rate_limiter"] = limiter
     return limiter
+
+
+def exempt_from(networks) -> Callable[[], bool] | None:
+    """A test that the client's address is in one of ``networks`` (None when there are none)."""
+    if not networks:
+        return None
+
+    def exempt() -> bool:
+        try:
+            ip = ipaddress.ip_address(request.remote_addr or "")
+        except ValueError:
+            return False
+        ip = getattr(ip, "ipv4_mapped", None) or ip
+        return any(ip in network for network in networks)
+
+    return exempt
 
 
 def too_many_requests(exc: RateLimitExceeded) -> Response:

@@ -114,11 +114,35 @@ def test_an_unknown_storage_is_refused_at_startup(tmp_path) -> None:
         make_app(tmp_path, RATELIMIT_STORAGE_URI="bogus://somewhere")
 
 
+def test_predict_from_the_servers_own_machine_is_not_limited_but_feedback_is(tmp_path) -> None:
+    client = make_app(tmp_path, PREDICT_LIMIT="2/minute", FEEDBACK_LIMIT="2/minute").test_client()
+    for address in ("127.0.0.1", "::1", "127.0.0.9"):
+        assert [predict(client, address).status_code for _ in range(5)] == [200] * 5
+    assert [predict(client, "203.0.113.5").status_code for _ in range(3)] == [200, 200, 429]
+    body = {"image": data_url(PNG), "label": 1, "predicted": 1, "confidence": 0.9, "model": "m"}
+    statuses = [client.post("/feedback", json=body, environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code
+                for _ in range(3)]
+    assert statuses == [201, 201, 429]
+    strict = make_app(tmp_path, PREDICT_LIMIT="2/minute", PREDICT_LIMIT_EXEMPT=()).test_client()
+    assert [predict(strict, "127.0.0.1").status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_exempt_networks_come_from_the_environment() -> None:
+    assert [str(n) for n in settings_from_env({})["PREDICT_LIMIT_EXEMPT"]] == ["127.0.0.0/8", "::1/128"]
+    custom = settings_from_env({"DIGIT_CANVAS_PREDICT_LIMIT_EXEMPT": "10.0.0.0/8, 192.168.1.7"})
+    assert [str(n) for n in custom["PREDICT_LIMIT_EXEMPT"]] == ["10.0.0.0/8", "192.168.1.7/32"]
+    assert settings_from_env({"DIGIT_CANVAS_PREDICT_LIMIT_EXEMPT": "none"})["PREDICT_LIMIT_EXEMPT"] == ()
+    with pytest.raises(ValueError, match="DIGIT_CANVAS_PREDICT_LIMIT_EXEMPT"):
+        settings_from_env({"DIGIT_CANVAS_PREDICT_LIMIT_EXEMPT": "not-a-network"})
+
+
 # --- the real server at its default limits ---------------------------------------------------
 
 @pytest.fixture(scope="module")
 def default_server(tmp_path_factory):
-    with LiveServer(tmp_path_factory.mktemp("limits") / "gunicorn.log", workers=2) as server:
+    # The test client is local: take loopback out of /predict's exemption to see the limits it meets.
+    env = {"DIGIT_CANVAS_PREDICT_LIMIT_EXEMPT": "none"}
+    with LiveServer(tmp_path_factory.mktemp("limits") / "gunicorn.log", workers=2, env=env) as server:
         yield server
 
 
