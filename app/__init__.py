@@ -5,10 +5,21 @@ from typing import Any, Mapping
 
 from flask import Flask
 
+from app import access_log, metrics, request_id, security_headers
 from app.config import REPO_ROOT, settings_from_env
 from app.errors import register_error_handlers
+from app.json_limits import BoundedJSONProvider
 from app.model_holder import ModelHolder
 from app.model_registry import ModelRegistry
+
+
+def observe(app: Flask) -> None:
+    """Request ids, security headers, access log and metrics: registered before any other hook,
+    so the request timer starts first and the access line sees the final response."""
+    access_log.init_app(app)
+    request_id.init_app(app)
+    security_headers.init_app(app)
+    metrics.init_app(app)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -19,21 +30,26 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(settings)
     # A data URL in a plain (non-file) multipart field may be as large as a whole body.
     app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]
+    app.json = BoundedJSONProvider(app)  # refuses request bodies nested deeper than a few levels
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    observe(app)
 
     # The one model holder of this worker: the promoted version (or the shipped weights) is
     # loaded here; a promotion is picked up between requests (one stat() per second at most).
     registry = ModelRegistry.in_instance(app.instance_path, app.config["WEIGHTS_PATH"])
-    holder = ModelHolder(app.config["WEIGHTS_PATH"], registry, app.config.get("MODEL_CHECK_INTERVAL", 1.0))
+    holder = ModelHolder(app.config["WEIGHTS_PATH"], registry, app.config.get("MODEL_CHECK_INTERVAL", 1.0),
+                         on_reload=app.extensions["metrics"].reloaded)
+    app.extensions["metrics"].serving(metrics.served_version(holder))
     app.extensions["model_holder"] = holder
     app.before_request(holder.refresh)
 
-    from app import api, feedback_api, pages
+    from app import api, feedback_api, pages, rate_limits
     from app.admin import admin_command
 
     register_error_handlers(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     feedback_api.init_app(app)
+    rate_limits.init_app(app)  # after the limited routes are registered
     app.cli.add_command(admin_command)
     return app

@@ -21,6 +21,7 @@ from app.decode import (
     image_bytes_from_text,
 )
 from app.errors import ApiError
+from app.metrics import count_prediction
 from app.model_holder import LoadedModel
 from app.openapi import build_openapi
 from app.preprocess import WORK_SIZE, EmptyImage, ModelInput, preprocess
@@ -59,6 +60,7 @@ def prediction(probabilities: np.ndarray, model_input: ModelInput, version: str)
     probabilities = probabilities.astype(np.float64)
     probabilities /= probabilities.sum()
     digit = int(probabilities.argmax())
+    count_prediction(digit)
     return {
         "digit": digit,
         "probabilities": probabilities.tolist(),

@@ -1,16 +1,20 @@
-"""Every error is JSON {"error": {"code", "message"}} with the right status, never an HTML page."""
+"""Every error is JSON {"error": {"code", "message", "request_id"}} with the right status, never an
+HTML page and never a stack trace (that goes to the server's log, under the same request id)."""
 from __future__ import annotations
 
 import time
 
-from flask import Flask, Response, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from flask import Flask, Response, current_app, g, jsonify, request
+from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
+
+from app.request_id import request_id
 
 # Stable machine-readable codes for the HTTP errors Werkzeug raises by itself.
 HTTP_ERROR_CODES = {
     400: "bad_request",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     413: "too_large",
     415: "unsupported_media_type",
     422: "unprocessable",
@@ -30,7 +34,8 @@ class ApiError(Exception):
 
 
 def error_response(status: int, code: str, message: str) -> Response:
-    response = jsonify({"error": {"code": code, "message": message}})
+    g.error_code = code  # for the metrics of rejected inputs
+    response = jsonify({"error": {"code": code, "message": message, "request_id": request_id()}})
     response.status_code = status
     return response
 
@@ -73,12 +78,27 @@ def drain_unread_body(max_factor: int = 4, seconds: float = 2.0) -> None:
         length -= len(chunk)
 
 
+def handle_incomplete_body(exc: Exception) -> Response:
+    """The body stopped short: a read deadline ran out (app/gunicorn_worker.py) or the client left.
+
+    Werkzeug turns a failed read into ClientDisconnected (the socket error as its context);
+    a chunked body is read without Werkzeug's wrapper, so its timeout arrives as it is.
+    """
+    cause = exc if isinstance(exc, TimeoutError) else exc.__context__
+    if isinstance(cause, TimeoutError):
+        return error_response(408, "request_timeout", "the request body did not arrive in time")
+    return error_response(400, "incomplete_body", "the request body ended before its announced length")
+
+
 def handle_unexpected(exc: Exception) -> Response:
-    current_app.logger.exception("unhandled error")
+    current_app.logger.exception("unhandled error in %s %s, request_id %s", request.method, request.path[:256],
+                                 request_id())
     return error_response(500, "internal_error", "internal error; it has been logged")
 
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, handle_api_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(ClientDisconnected, handle_incomplete_body)
+    app.register_error_handler(TimeoutError, handle_incomplete_body)
     app.register_error_handler(Exception, handle_unexpected)

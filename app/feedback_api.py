@@ -1,8 +1,9 @@
 """POST /feedback: a user confirms or corrects a prediction; the drawing is kept for retraining.
 
 The drawing goes through the same decoding and preprocessing as /predict, so the stored
-28x28 image is exactly what the model saw. Anything wrong (types, label, image, flood)
-is a 4xx JSON error and nothing is stored; a stored row is whole (one transaction).
+28x28 image is exactly what the model saw. Anything wrong (types, label, image) is a 4xx
+JSON error and nothing is stored; a stored row is whole (one transaction). A flood from one
+client is refused before this code runs (app/rate_limits.py, 429).
 
 A database locked by another process (a backup, an admin command) is waited for up to
 FEEDBACK_BUSY_TIMEOUT_MS, then the answer is 503 storage_busy with Retry-After and nothing is
@@ -24,7 +25,6 @@ from app.errors import ApiError, error_response
 from app.feedback_store import (
     FeedbackStore, FeedbackStoreError, StorageBusy, encode_original, is_busy, seen_to_uint8,
 )
-from app.flood import FloodLimiter
 
 bp = Blueprint("feedback", __name__)
 
@@ -33,10 +33,8 @@ WRITER_QUEUE_WAIT = 0.5  # seconds a second writer waits for this worker's one w
 
 
 def init_app(app: Flask) -> None:
-    """One flood limiter per worker (memory only); the store is opened (created) as the worker starts,
-    so a database deleted later is an error (503) rather than silently replaced by an empty one."""
-    app.config.setdefault("FEEDBACK_PER_MINUTE", 30)
-    app.extensions["feedback_limiter"] = FloodLimiter(limit=app.config["FEEDBACK_PER_MINUTE"], window=60.0)
+    """The store is opened (created) as the worker starts, so a database deleted later is an
+    error (503) rather than silently replaced by an empty one."""
     app.extensions["feedback_writer"] = threading.Lock()
     app.register_blueprint(bp)
     with app.app_context():
@@ -56,11 +54,6 @@ def feedback_store() -> FeedbackStore:
 
 @bp.post("/feedback")
 def post_feedback() -> tuple[dict[str, Any], int] | Response:
-    limiter: FloodLimiter = current_app.extensions["feedback_limiter"]
-    client = request.remote_addr or "unknown"  # kept in this worker's memory only, never stored
-    if not limiter.allow(client):
-        wait = math.ceil(limiter.retry_after(client))
-        raise ApiError(429, "too_many_requests", f"too much feedback from one client; try again in {wait} s")
     fields = read_fields()
     data = image_bytes(fields["image"])
     model_input = image_to_model_input(data)  # exactly what /predict does: 4xx on a bad image

@@ -12,11 +12,16 @@ ERROR = {
     "properties": {
         "error": {
             "type": "object",
-            "required": ["code", "message"],
+            "required": ["code", "message", "request_id"],
             "additionalProperties": False,
             "properties": {
                 "code": {"type": "string", "description": "stable machine-readable code, e.g. empty_image"},
                 "message": {"type": "string", "description": "what went wrong, for a person"},
+                "request_id": {
+                    "type": "string",
+                    "pattern": "^[A-Za-z0-9._-]{1,64}$",
+                    "description": "this request's id, also in the X-Request-ID header and the server's log",
+                },
             },
         }
     },
@@ -135,6 +140,11 @@ def error_response(description: str) -> dict[str, Any]:
     return json_response(description, "Error")
 
 
+def rate_limited_response(description: str) -> dict[str, Any]:
+    retry_after = {"description": "seconds to wait before the next request", "schema": {"type": "integer", "minimum": 1}}
+    return {**error_response(description), "headers": {"Retry-After": retry_after}}
+
+
 def json_response(description: str, schema: str) -> dict[str, Any]:
     return {
         "description": description,
@@ -153,7 +163,9 @@ def build_openapi() -> dict[str, Any]:
         "info": {
             "title": "Digit Canvas",
             "version": "1",
-            "description": "Draw a digit; a NumPy multilayer perceptron trained on MNIST says which it is.",
+            "description": "Draw a digit; a NumPy multilayer perceptron trained on MNIST says which it is. "
+            "Every response carries an X-Request-ID header: the client's own if it matches "
+            "[A-Za-z0-9._-]{1,64}, else a new one; error bodies repeat it.",
         },
         "paths": {
             "/": {
@@ -197,9 +209,11 @@ def build_openapi() -> dict[str, Any]:
                         "200": json_response("The prediction", "Prediction"),
                         "400": error_response("Malformed request or undecodable image"),
                         "405": error_response("Method not allowed"),
+                        "408": error_response("The body did not arrive in time (code request_timeout)"),
                         "413": error_response("Body too large (bytes) or image too large (pixels)"),
                         "415": error_response("Unsupported media type or image format"),
                         "422": error_response("The image has no ink (code empty_image)"),
+                        "429": rate_limited_response("Too many requests from one client (code too_many_requests)"),
                         "503": UNAVAILABLE,
                     },
                 }
@@ -239,10 +253,11 @@ def build_openapi() -> dict[str, Any]:
                     "responses": {
                         "201": json_response("Stored", "FeedbackStored"),
                         "400": error_response("Malformed JSON, a field of the wrong type or range, undecodable image"),
+                        "408": error_response("The body did not arrive in time (code request_timeout)"),
                         "413": error_response("Body too large (bytes) or image too large (pixels)"),
                         "415": error_response("Not JSON, or an unsupported image format"),
                         "422": error_response("The image has no ink (code empty_image)"),
-                        "429": error_response("Too much feedback from one client (code too_many_requests)"),
+                        "429": rate_limited_response("Too much feedback from one client (code too_many_requests)"),
                         "503": {
                             **error_response("Nothing was stored: the database is locked by another process "
                                              "for longer than the busy timeout (code storage_busy, with "
@@ -261,6 +276,17 @@ def build_openapi() -> dict[str, Any]:
                 "get": {
                     "summary": "The served model and its model card",
                     "responses": {"200": json_response("Model description", "ModelInfo"), "503": UNAVAILABLE},
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics of all workers",
+                    "description": "Requests and latency by route and status, predictions by digit, the model "
+                    "version each worker serves, model reloads, rejected inputs by error code.",
+                    "responses": {
+                        "200": {"description": "Prometheus text exposition format 0.0.4",
+                                "content": {"text/plain": {"schema": {"type": "string"}}}}
+                    },
                 }
             },
             "/openapi.json": {

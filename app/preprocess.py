@@ -66,7 +66,7 @@ def ink_image(image: Image.Image) -> np.ndarray:
     if not has_alpha(image):
         return ink_from_grey(*with_border_background(image if image.mode == "L" else image.convert("L")))
     if image.mode not in ("LA", "RGBA"):
-        image = image.convert("RGBA")
+        image = image.convert("LA" if image.mode == "La" else "RGBA")  # Pillow has no La -> RGBA
     alpha = image.getchannel("A")
     if ImageChops.invert(alpha).getbbox() is None:  # an alpha channel, but nothing transparent
         return ink_from_grey(*with_border_background(image.convert("L")))

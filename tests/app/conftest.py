@@ -6,12 +6,16 @@ from typing import Iterator
 import pytest
 
 from app import create_app
-from tests.live_server import WEIGHTS, LiveServer
+from tests.live_server import NO_RATE_LIMITS, WEIGHTS, LiveServer
+
+# The hypothesis tests send hundreds of requests from one address (see NO_RATE_LIMITS).
+UNLIMITED = {"PREDICT_LIMIT": "1000000/second", "FEEDBACK_LIMIT": "1000000/second"}
 
 
 @pytest.fixture
 def app(tmp_path):
-    app = create_app({"TESTING": True, "WEIGHTS_PATH": str(WEIGHTS), "INSTANCE_PATH": str(tmp_path / "instance")})
+    app = create_app({"TESTING": True, "WEIGHTS_PATH": str(WEIGHTS), "INSTANCE_PATH": str(tmp_path / "instance"),
+                      **UNLIMITED})
     yield app
 
 
@@ -22,5 +26,5 @@ def client(app):
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
-    with LiveServer(tmp_path_factory.mktemp("gunicorn") / "gunicorn.log") as server:
+    with LiveServer(tmp_path_factory.mktemp("gunicorn") / "gunicorn.log", env=NO_RATE_LIMITS) as server:
         yield server

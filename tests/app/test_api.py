@@ -37,7 +37,8 @@ def assert_error(response, status: int, code: str | None = None) -> dict:
     assert response.status_code == status, response.json
     assert response.is_json
     error = response.json["error"]
-    assert set(error) == {"code", "message"} and error["message"]
+    assert set(error) == {"code", "message", "request_id"} and error["message"]
+    assert error["request_id"] == response.headers["X-Request-ID"]
     if code:
         assert error["code"] == code
     assert "Traceback" not in response.get_data(as_text=True)

@@ -208,3 +208,81 @@ def test_preview_is_the_28x28_field_the_model_sees() -> None:
     assert preview.format == "PNG" and preview.size == (28, 28) and preview.mode == "L"
     assert np.abs(np.asarray(preview) / 255.0 - result.vector.reshape(28, 28)).max() <= 1 / 255
     assert result.vector.shape == (784,) and result.vector.dtype == np.float32
+
+
+# --- properties: any image, any mode and size -> an MNIST-style vector or EmptyImage ----------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+MODES = ["1", "L", "P", "RGB", "RGBA", "LA", "PA", "CMYK", "YCbCr", "I", "I;16", "F", "La", "RGBa"]
+SIZES = st.one_of(
+    st.tuples(st.integers(1, 80), st.integers(1, 80)),
+    st.tuples(st.just(1), st.integers(1, 3000)),  # 1xN
+    st.tuples(st.integers(1, 3000), st.just(1)),  # Nx1
+    st.tuples(st.integers(600, 1400), st.integers(600, 1400)),  # above WORK_SIZE: reduced first
+)
+
+
+@st.composite
+def random_images(draw) -> Image.Image:
+    """A random mode and size; content solid, noise, or shapes of random colours on a random ground."""
+    mode = draw(st.sampled_from(MODES))
+    width, height = draw(SIZES)
+    content = draw(st.sampled_from(["solid", "noise", "shapes"]))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    base = Image.new("RGBA", (width, height), tuple(int(v) for v in rng.integers(0, 256, 4)))
+    if content == "noise":
+        base = Image.fromarray(rng.integers(0, 256, (height, width, 4), dtype=np.uint8), "RGBA")
+    elif content == "shapes":
+        from PIL import ImageDraw
+
+        pen = ImageDraw.Draw(base)
+        for _ in range(draw(st.integers(1, 4))):
+            x0, x1 = sorted(int(v) for v in rng.integers(0, width, 2))
+            y0, y1 = sorted(int(v) for v in rng.integers(0, height, 2))
+            colour = tuple(int(v) for v in rng.integers(0, 256, 4))
+            pen.line([(x0, y0), (x1, y1)], fill=colour, width=int(rng.integers(1, 30)))
+            pen.rectangle([x0, y0, x1, y1], outline=colour, width=int(rng.integers(1, 5)))
+    if mode in ("I", "I;16", "F"):
+        grey = np.asarray(base.convert("L"), np.float32)
+        scale = {"I": 257.0, "I;16": 257.0, "F": draw(st.sampled_from([1.0, 1 / 255.0, 1000.0]))}[mode]
+        values = grey * scale
+        if mode == "I;16":
+            return Image.fromarray(values.astype("<u2"))
+        return Image.fromarray(values.astype(np.int32 if mode == "I" else np.float32), mode)
+    image = base.convert(mode) if mode not in ("La", "RGBa", "PA") else base.convert("RGBA").convert(mode)
+    if mode == "P" and draw(st.booleans()):
+        image.info["transparency"] = int(rng.integers(0, 256))
+    return image
+
+
+def assert_model_input_or_empty(image: Image.Image) -> None:
+    try:
+        result = preprocess(image)
+    except EmptyImage:
+        return
+    vector = result.vector
+    assert vector.shape == (784,) and vector.dtype == np.float32
+    assert np.isfinite(vector).all() and vector.min() >= 0.0 and vector.max() <= 1.0
+    assert vector.max() > 0.0  # not EmptyImage: there is ink in the field
+    assert Image.open(io.BytesIO(result.preview_png)).size == (28, 28)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(image=random_images())
+def test_any_image_gives_a_valid_vector_or_empty(image: Image.Image) -> None:
+    assert_model_input_or_empty(image)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(image=random_images(), fmt=st.sampled_from(["PNG", "GIF", "BMP", "WEBP", "JPEG"]))
+def test_any_encoded_image_gives_a_valid_vector_or_empty(image: Image.Image, fmt: str) -> None:
+    """Through the decoder, as the service sees it (a mode the format cannot hold is converted first)."""
+    try:
+        data = encode(image, fmt)
+    except (OSError, ValueError, KeyError):  # e.g. CMYK as PNG: convert as an image editor would
+        rgba = image.convert("LA" if image.mode == "La" else "RGBA").convert("RGBA")
+        data = encode(rgba.convert({"JPEG": "RGB", "BMP": "RGB", "GIF": "P"}.get(fmt, "RGBA")), fmt)
+    assert_model_input_or_empty(decode_image(data, MAX_PIXELS, work_size=WORK_SIZE))

@@ -15,7 +15,7 @@ import pytest
 from app.feedback_store import FeedbackStore
 from model.network import MLP
 from tests.app.drawings import canvas_png, data_url
-from tests.live_server import HttpResponse, LiveServer
+from tests.live_server import NO_RATE_LIMITS, HttpResponse, LiveServer
 
 DRAWING = data_url(canvas_png("seven"))
 REFUSAL = "not switching models"  # the model holder's log line for a refused weights file
@@ -55,13 +55,11 @@ def overwrite_in_place(path: Path, data: bytes, pieces: int = 4, pause: float = 
             time.sleep(pause)
 
 
-# The load is hundreds of requests a second from one address on purpose: no rate limit may answer
-# it (harden's env settings; the same as its tests.live_server.NO_RATE_LIMITS once merged).
-NO_RATE_LIMITS = {"DIGIT_CANVAS_PREDICT_LIMIT": "1000000/second", "DIGIT_CANVAS_FEEDBACK_LIMIT": "1000000/second"}
-
-
 def fault_server(tmp_path: Path, **env: str) -> LiveServer:
-    """The real server (2 workers) for a fault test, logging to tmp_path/gunicorn.log; not started."""
+    """The real server (2 workers) for a fault test, logging to tmp_path/gunicorn.log; not started.
+
+    The load is hundreds of requests a second from one address on purpose: no rate limit may answer it.
+    """
     return LiveServer(tmp_path / "gunicorn.log", env={**NO_RATE_LIMITS, **env})
 
 

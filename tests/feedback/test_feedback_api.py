@@ -31,7 +31,7 @@ def client(tmp_path):
 
 @pytest.fixture
 def unlimited_client(tmp_path):
-    return make_app(tmp_path, FEEDBACK_PER_MINUTE=10**9).test_client()
+    return make_app(tmp_path, FEEDBACK_LIMIT="1000000/minute").test_client()
 
 
 def stored(tmp_path):
@@ -151,7 +151,7 @@ def test_oversized_body_is_413(tmp_path):
 
 
 def test_flood_from_one_client_is_429_others_still_pass(tmp_path):
-    client = make_app(tmp_path, FEEDBACK_PER_MINUTE=3).test_client()
+    client = make_app(tmp_path, FEEDBACK_LIMIT="3/minute").test_client()
     flood = {"REMOTE_ADDR": "198.51.100.1"}
     assert [client.post("/feedback", json=good(), environ_base=flood).status_code for _ in range(4)] == \
         [201, 201, 201, 429]

@@ -1,24 +1,18 @@
-"""Flood limiter: sliding window per key, bounded memory."""
-from app.flood import FloodLimiter
+"""A flood of /feedback from one client: refused before anything is stored, the address kept nowhere on disk."""
+from tests.app.drawings import canvas_png, data_url
+from tests.feedback.test_feedback_api import good, make_app, stored
+
+ADDRESS = "198.51.100.77"
 
 
-def test_limit_per_key_in_a_sliding_window():
-    now = [0.0]
-    limiter = FloodLimiter(limit=3, window=60, clock=lambda: now[0])
-    assert [limiter.allow("a") for _ in range(4)] == [True, True, True, False]
-    assert limiter.allow("b") is True  # other clients are not affected
-    assert limiter.retry_after("a") == 60
-    now[0] = 59.9
-    assert limiter.allow("a") is False
-    now[0] = 60.0
-    assert limiter.allow("a") is True  # the first event left the window
-    assert limiter.retry_after("b") == 0
-
-
-def test_memory_stays_bounded_with_many_clients():
-    now = [0.0]
-    limiter = FloodLimiter(limit=2, window=10, max_keys=100, clock=lambda: now[0])
-    for i in range(1000):
-        now[0] += 0.001
-        assert limiter.allow(f"client-{i}")
-    assert len(limiter._events) <= 100
+def test_flood_is_refused_before_storing_and_no_address_reaches_disk(tmp_path):
+    client = make_app(tmp_path, FEEDBACK_LIMIT="5/minute").test_client()
+    flood = {"REMOTE_ADDR": ADDRESS}
+    statuses = [client.post("/feedback", json=good(image=data_url(canvas_png("seven"))), environ_base=flood).status_code
+                for _ in range(20)]
+    assert statuses == [201] * 5 + [429] * 15
+    assert len(stored(tmp_path)) == 5
+    for path in (tmp_path / "instance").rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert ADDRESS.encode() not in data and ADDRESS.encode("utf-16-le") not in data, path

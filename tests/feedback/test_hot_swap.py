@@ -11,7 +11,7 @@ import pytest
 from app import create_app
 from app.model_holder import ModelHolder
 from model.network import MLP
-from tests.live_server import LiveServer
+from tests.live_server import NO_RATE_LIMITS, LiveServer
 from tests.app.drawings import canvas_png
 from tests.feedback.conftest import add_version
 
@@ -125,7 +125,7 @@ def _wait_for(predicate, what: str, timeout: float = 30.0) -> None:
 def test_switching_models_under_load_fails_no_request(registry, tmp_path):
     versions = [add_version(registry, seed) for seed in (1, 2, 3)]
     log = tmp_path / "gunicorn.log"
-    server = LiveServer(log, env={
+    server = LiveServer(log, env={**NO_RATE_LIMITS,
         "DIGIT_CANVAS_WEIGHTS": str(registry.shipped), "DIGIT_CANVAS_INSTANCE": str(registry.root.parent)}).start()
     stop, results = threading.Event(), []
     body = canvas_png("seven")

@@ -1,0 +1,93 @@
+"""Per-client rate limits on POST /predict and POST /feedback (Flask-Limiter).
+
+Limits are counted per client address in memory by default (``memory://``): nothing about a
+client is ever written to disk, and each gunicorn worker counts on its own, so with W workers
+a client gets at most W times the limit through. An operator who wants one count shared by all
+workers points DIGIT_CANVAS_RATELIMIT_STORAGE at redis:// or memcached:// (that server then
+holds the addresses, with an expiry). If that storage goes away, limits fall back to memory
+rather than failing requests.
+
+/predict from the server's own machine (DIGIT_CANVAS_PREDICT_LIMIT_EXEMPT, loopback by default)
+is not limited: health probes, load benchmarks and batch jobs run there by the operator. /feedback
+is limited for every client, local or not: it writes to disk.
+
+The client address is the TCP peer's. X-Forwarded-For is believed only when the operator says
+how many proxies in front append to it (DIGIT_CANVAS_TRUSTED_PROXIES): without a proxy anyone
+can write that header and would get a fresh limit with every request.
+"""
+from __future__ import annotations
+
+import ipaddress
+import math
+import time
+from typing import Callable
+
+from flask import Flask, Response, current_app, request
+from flask_limiter import Limiter, RateLimitExceeded
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.errors import error_response
+
+LIMITED_ENDPOINTS = {"api.predict": "PREDICT_LIMIT", "feedback.post_feedback": "FEEDBACK_LIMIT"}
+
+
+def client_key() -> str:
+    """The client's address; an IPv6 client is one /64 (what one host or household is given)."""
+    address = request.remote_addr or "unknown"
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def init_app(app: Flask) -> Limiter:
+    """Limit the endpoints of LIMITED_ENDPOINTS (already registered); every other route is free."""
+    proxies = app.config.get("TRUSTED_PROXIES", 0)
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies)  # type: ignore[method-assign]
+    limiter = Limiter(
+        client_key, app=app, storage_uri=app.config["RATELIMIT_STORAGE_URI"], strategy="fixed-window",
+        headers_enabled=False,  # the 429 carries Retry-After; other answers need no rate headers
+        swallow_errors=True, in_memory_fallback_enabled=True,  # a dead shared store must not fail requests
+    )
+    exempt = {"api.predict": exempt_from(app.config.get("PREDICT_LIMIT_EXEMPT", ()))}
+    for endpoint, setting in LIMITED_ENDPOINTS.items():
+        limit = limiter.limit(app.config[setting], exempt_when=exempt.get(endpoint))
+        app.view_functions[endpoint] = limit(app.view_functions[endpoint])
+    app.register_error_handler(RateLimitExceeded, too_many_requests)
+    app.extensions["rate_limiter"] = limiter
+    return limiter
+
+
+def exempt_from(networks) -> Callable[[], bool] | None:
+    """A test that the client's address is in one of ``networks`` (None when there are none)."""
+    if not networks:
+        return None
+
+    def exempt() -> bool:
+        try:
+            ip = ipaddress.ip_address(request.remote_addr or "")
+        except ValueError:
+            return False
+        ip = getattr(ip, "ipv4_mapped", None) or ip
+        return any(ip in network for network in networks)
+
+    return exempt
+
+
+def too_many_requests(exc: RateLimitExceeded) -> Response:
+    """429 in our JSON error shape, with Retry-After in whole seconds (at least 1)."""
+    limiter: Limiter = current_app.extensions["rate_limiter"]
+    current = limiter.current_limit
+    window = exc.limit.limit.get_expiry()  # reset_at is whole seconds: never say more than one window
+    wait = max(1, min(window, math.ceil(current.reset_at - time.time()))) if current else 1
+    response = error_response(
+        429, "too_many_requests", f"too many requests from one client (limit: {exc.limit.limit}); "
+                                  f"try again in {wait} s")
+    response.headers["Retry-After"] = str(wait)
+    return response
