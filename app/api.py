@@ -25,6 +25,7 @@ from app.metrics import count_prediction
 from app.model_holder import LoadedModel
 from app.openapi import build_openapi
 from app.preprocess import WORK_SIZE, EmptyImage, ModelInput, preprocess
+from app.request_id import request_id
 
 bp = Blueprint("api", __name__)
 
@@ -99,7 +100,7 @@ def predict_batch() -> dict[str, Any]:
         except ApiError as exc:
             if exc.code == "too_many_pixels":
                 exc.message += f" (left of the batch's {current_app.config['MAX_IMAGE_PIXELS']} pixels)"
-            results[i] = {"error": {"code": exc.code, "message": exc.message}}
+            results[i] = {"error": {"code": exc.code, "message": exc.message, "request_id": request_id()}}
     if ready:
         model = current_model()
         probabilities = model.network.predict_proba(np.stack([model_input.vector for _, model_input in ready]))

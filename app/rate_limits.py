@@ -1,4 +1,4 @@
-"""Per-client rate limits on POST /predict and POST /feedback (Flask-Limiter).
+"""Per-client rate limits on POST /predict (and /predict/batch, per image) and POST /feedback (Flask-Limiter).
 
 Limits are counted per client address in memory by default (``memory://``): nothing about a
 client is ever written to disk, and each gunicorn worker counts on its own, so with W workers
@@ -28,7 +28,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.errors import error_response
 
-LIMITED_ENDPOINTS = {"api.predict": "PREDICT_LIMIT", "feedback.post_feedback": "FEEDBACK_LIMIT"}
+LIMITED_ENDPOINTS = {"api.predict": "PREDICT_LIMIT", "api.predict_batch": "PREDICT_LIMIT",
+                     "feedback.post_feedback": "FEEDBACK_LIMIT"}
 
 
 def client_key() -> str:
@@ -55,13 +56,25 @@ def init_app(app: Flask) -> Limiter:
         headers_enabled=False,  # the 429 carries Retry-After; other answers need no rate headers
         swallow_errors=True, in_memory_fallback_enabled=True,  # a dead shared store must not fail requests
     )
-    exempt = {"api.predict": exempt_from(app.config.get("PREDICT_LIMIT_EXEMPT", ()))}
+    predict_exempt = exempt_from(app.config.get("PREDICT_LIMIT_EXEMPT", ()))
+    exempt = {"api.predict": predict_exempt, "api.predict_batch": predict_exempt}
+    costs = {"api.predict_batch": images_in_batch}  # a batch of n images counts n against the limit
     for endpoint, setting in LIMITED_ENDPOINTS.items():
-        limit = limiter.limit(app.config[setting], exempt_when=exempt.get(endpoint))
+        limit = limiter.limit(app.config[setting], exempt_when=exempt.get(endpoint), cost=costs.get(endpoint, 1))
         app.view_functions[endpoint] = limit(app.view_functions[endpoint])
     app.register_error_handler(RateLimitExceeded, too_many_requests)
     app.extensions["rate_limiter"] = limiter
     return limiter
+
+
+def images_in_batch() -> int:
+    """How many images a /predict/batch request carries (1 if it is malformed: it fails anyway)."""
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:
+        return 1
+    images = payload.get("images") if isinstance(payload, dict) else None
+    return min(max(len(images), 1), 64) if isinstance(images, list) else 1
 
 
 def exempt_from(networks) -> Callable[[], bool] | None:
