@@ -236,8 +236,8 @@ def build_openapi() -> dict[str, Any]:
                         "405": error_response("Method not allowed"),
                         "413": error_response("Body too large, or more than 64 images (code too_many_images)"),
                         "415": error_response("Not JSON"),
-                        "429": rate_limited_response("Too many images from one client: each image of a batch "
-                                                     "counts against the /predict limit (code too_many_requests)"),
+                        "429": rate_limited_response("Too many images from one client: every 4 images of a batch "
+                                                     "count as one /predict against its limit (code too_many_requests)"),
                         "503": UNAVAILABLE,
                     },
                 }

@@ -58,7 +58,7 @@ def init_app(app: Flask) -> Limiter:
     )
     predict_exempt = exempt_from(app.config.get("PREDICT_LIMIT_EXEMPT", ()))
     exempt = {"api.predict": predict_exempt, "api.predict_batch": predict_exempt}
-    costs = {"api.predict_batch": images_in_batch}  # a batch of n images counts n against the limit
+    costs = {"api.predict_batch": images_in_batch}  # a batch of n images counts ceil(n / 4)
     for endpoint, setting in LIMITED_ENDPOINTS.items():
         limit = limiter.limit(app.config[setting], exempt_when=exempt.get(endpoint), cost=costs.get(endpoint, 1))
         app.view_functions[endpoint] = limit(app.view_functions[endpoint])
@@ -68,13 +68,22 @@ def init_app(app: Flask) -> Limiter:
 
 
 def images_in_batch() -> int:
-    """How many images a /predict/batch request carries (1 if it is malformed: it fails anyway)."""
+    """What a /predict/batch request counts against the /predict limit: 1 per 4 images started.
+
+    A batched image costs the server about half a single request (docs/benchmarks.md), and a
+    full batch of 64 (16 units) must fit in the default 20/second, or batches could never pass.
+    A malformed request counts 1: it fails anyway.
+    """
     try:
         payload = request.get_json(silent=True)
     except RecursionError:
         return 1
     images = payload.get("images") if isinstance(payload, dict) else None
-    return min(max(len(images), 1), 64) if isinstance(images, list) else 1
+    count = min(max(len(images), 1), 64) if isinstance(images, list) else 1
+    return math.ceil(count / IMAGES_PER_UNIT)
+
+
+IMAGES_PER_UNIT = 4
 
 
 def exempt_from(networks) -> Callable[[], bool] | None:

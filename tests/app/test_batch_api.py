@@ -88,7 +88,7 @@ def test_a_huge_image_header_is_refused_before_decoding(client) -> None:
     assert results[0]["error"]["code"] == "too_many_pixels"
 
 
-def test_a_batch_counts_each_image_against_the_predict_limit(tmp_path) -> None:
+def test_a_batch_counts_one_per_four_images_against_the_predict_limit(tmp_path) -> None:
     app = create_app({"TESTING": True, "WEIGHTS_PATH": str(WEIGHTS), "INSTANCE_PATH": str(tmp_path / "i"),
                       "PREDICT_LIMIT": "5/minute"})
     client = app.test_client()
@@ -98,7 +98,7 @@ def test_a_batch_counts_each_image_against_the_predict_limit(tmp_path) -> None:
         return client.post("/predict/batch", json={"images": [seven] * n},
                            environ_base={"REMOTE_ADDR": "203.0.113.7"}).status_code
 
-    assert [batch(3), batch(2)] == [200, 200]  # 3 + 2 images use up the 5
+    assert [batch(12), batch(5)] == [200, 200]  # 3 + 2 units use up the 5
     response = client.post("/predict/batch", json={"images": [seven]}, environ_base={"REMOTE_ADDR": "203.0.113.7"})
     assert response.status_code == 429
     assert_matches_openapi("/predict/batch", "post", 429, response.json)
