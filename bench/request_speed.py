@@ -110,6 +110,7 @@ def per_stage_profile(body: bytes, content_type: str, requests: int = 3000) -> t
         "REQUEST_METHOD": "POST", "PATH_INFO": "/predict", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80",
         "SERVER_PROTOCOL": "HTTP/1.1", "QUERY_STRING": "", "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
         "CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(len(body)),
+        "REMOTE_ADDR": "127.0.0.1",  # a local client: not rate limited (app/rate_limits.py)
     }
     try:
         for _ in range(100):  # warm up
@@ -161,6 +162,8 @@ class Server:
         env = dict(os.environ, HOST="127.0.0.1", PORT=str(self.port))
         # A load test is a flood from one address: lift the per-client rate limits (app/rate_limits.py).
         env.setdefault("DIGIT_CANVAS_PREDICT_LIMIT", "1000000/second")
+        # Server CPU is read per worker PID from /proc: a recycled worker would take its count with it.
+        env.setdefault("GUNICORN_MAX_REQUESTS", "10000000")
         if workers:
             env["WEB_CONCURRENCY"] = str(workers)
         self.log = tempfile.NamedTemporaryFile(prefix="request_speed_gunicorn_", suffix=".log", delete=False)
