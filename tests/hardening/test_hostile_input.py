@@ -2,7 +2,7 @@
 
 Every case gets a 4xx JSON error with a code, or a correct 200 where the input is a real
 image; never a 5xx, never a hang (socket timeouts), and /healthz answers after each case;
-the gunicorn log has no Traceback. docs/hardening-input.md lists what each case proves.
+the gunicorn log has no Traceback. docs/hardening.md lists what each case proves.
 """
 from __future__ import annotations
 
