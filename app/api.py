@@ -155,10 +155,7 @@ HOW_TO_SEND = (
 
 
 def json_payload() -> Any:
-    try:
-        payload = request.get_json(silent=True)
-    except RecursionError:  # nesting deeper than the parser's stack: not an image request either
-        payload = None
+    payload = request.get_json(silent=True)  # None too for nesting too deep (app/json_limits.py)
     if payload is None:
         raise ApiError(400, "malformed_json", "the body is not valid JSON")
     return payload
