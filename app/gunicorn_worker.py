@@ -88,8 +88,8 @@ class DeadlineSocket:
 class DeadlineConn(TConn):
     """A gthread connection whose socket enforces a per-request read deadline."""
 
-    def __init__(self, cfg, sock, client, server) -> None:
-        super().__init__(cfg, DeadlineSocket(sock, read_timeout_from_env()), client, server)
+    def __init__(self, cfg, sock, client, server, read_timeout: float) -> None:
+        super().__init__(cfg, DeadlineSocket(sock, read_timeout), client, server)
 
     def init(self) -> None:
         # Runs before every request on the connection. The first request's deadline counts
@@ -130,6 +130,7 @@ class DeadlineThreadWorker(ThreadWorker):
     """gthread with DeadlineConn; `worker_class = "app.gunicorn_worker.DeadlineThreadWorker"`."""
 
     def init_process(self) -> None:
+        self.read_timeout = read_timeout_from_env()  # once per worker, not per connection
         self.log.error_log.addFilter(QuietTimeouts())
         util.write_error = write_json_error  # in this worker process: the one place gunicorn writes them
         super().init_process()
@@ -140,7 +141,7 @@ class DeadlineThreadWorker(ThreadWorker):
             client_sock, client_addr = listener.accept()
             self.nr_conns += 1
             client_sock.setblocking(True)
-            conn = DeadlineConn(self.cfg, client_sock, client_addr, listener.getsockname())
+            conn = DeadlineConn(self.cfg, client_sock, client_addr, listener.getsockname(), self.read_timeout)
             self.enqueue_req(conn)
         except OSError as e:
             if e.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
