@@ -275,4 +275,3 @@ class ChangeWatcher:
             return False
         self._signature = sig
         return True
-
