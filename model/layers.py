@@ -27,6 +27,10 @@ class Layer:
         raise NotImplementedError
 
 
+# Below this fraction of nonzero inputs, one vector's product gathers the rows it needs.
+SPARSE_FRACTION = 0.5
+
+
 class FullyConnectedLayer(Layer):
     """y = x W + b, with He (ReLU family) or Xavier (tanh, sigmoid) initialisation.
 
@@ -73,8 +77,22 @@ class FullyConnectedLayer(Layer):
         self.dW, self.db = self.grads = list(grads)
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        if x.ndim == 1 and not train:
+            return self.forward_one(x)
         self._x = x
         out = x @ self.W
+        out += self.b
+        return out
+
+    def forward_one(self, x: np.ndarray) -> np.ndarray:
+        """One input vector: only the rows of W facing nonzero inputs are read.
+
+        A drawing leaves about 80% of its pixels at 0 and ReLU zeroes most hidden units, so
+        for the server's one-image requests this reads a fifth of the weights (the 800-800
+        model's 5 MB do not stay in cache between requests). Dense inputs take the full product.
+        """
+        nonzero = np.flatnonzero(x)
+        out = x[nonzero] @ self.W[nonzero] if len(nonzero) < SPARSE_FRACTION * len(x) else x @ self.W
         out += self.b
         return out
 

@@ -71,6 +71,17 @@ def test_first_layer_skips_input_gradient_but_keeps_parameter_gradients():
     np.testing.assert_allclose(layer.dW, x.T @ np.ones((5, 3)))
 
 
+@pytest.mark.parametrize("nonzero", [0, 1, 30, 100], ids=["blank", "one", "sparse", "dense"])
+def test_one_vector_product_reads_only_nonzero_rows_and_matches_the_full_product(nonzero):
+    rng = np.random.default_rng(1)
+    layer = FullyConnectedLayer(100, 40, rng, dtype=np.float64)
+    layer.b[:] = rng.standard_normal(40)
+    x = np.zeros(100)
+    x[rng.choice(100, nonzero, replace=False)] = rng.standard_normal(nonzero)
+    np.testing.assert_allclose(layer.forward(x), x @ layer.W + layer.b, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.forward(x[None, :])[0], x @ layer.W + layer.b, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("layer", [ReLULayer(), LeakyReLULayer(0.1), TanhLayer(), SigmoidLayer()],
                          ids=["relu", "leaky_relu", "tanh", "sigmoid"])
 def test_activation_gradients(layer):
