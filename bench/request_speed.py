@@ -1,14 +1,22 @@
 """Request path speed: where one POST /predict spends its time, then latency and throughput
 of the real server (gunicorn, `make run`'s command line) on 127.0.0.1 for a 280x280 canvas PNG.
 
-    python bench/request_speed.py [--seconds 8] [--rounds 3] [--clients 1,4,16]
-                                  [--form raw|json] [--format png|jpeg|webp] [--url URL] [--batch N]
+    python bench/request_speed.py [--seconds 8] [--rounds 3] [--clients 1,4,16] [--client wrk|python]
+                                  [--payload browser|pillow] [--form raw|json] [--format png|jpeg|webp]
+                                  [--url URL] [--batch N]
+
+The default payload is the PNG the page itself sends for a 7 drawn with the mouse in Chromium
+(bench/payloads/canvas_7_chromium.png, made by bench/browser_payload.py); --payload pillow
+draws a 7 with Pillow and saves it with Pillow's default PNG settings instead (zlib level 6,
+adaptive filters), which costs twice the decoding time of the browser's export.
 
 Without --url it starts gunicorn itself on a free port (WEB_CONCURRENCY workers, default: the
-cores) and stops it by PID afterwards. Load is bounded: each phase stops after its request
-count or its time, whichever comes first. The client is Python threads with one keep-alive
-http.client connection each; its own CPU time is reported so that it can be seen not to be
-the bottleneck. Figures are medians of repeated runs where it matters: the machine is shared.
+cores) and stops it by PID afterwards. Load is bounded: each phase stops after its time (and,
+with the Python client, its request count). The load comes from wrk (Debian's `wrk`, C, about
+30 us of CPU per request) when it is installed, else from Python threads with one keep-alive
+http.client connection each (about 250 us per request, taken from the same two cores as the
+server). The client's CPU time is reported either way. Figures are medians of repeated runs
+where it matters: the machine is shared.
 """
 from __future__ import annotations
 
@@ -18,6 +26,9 @@ import http.client
 import io
 import json
 import os
+import re
+import resource
+import shutil
 import signal
 import socket
 import statistics
@@ -34,6 +45,8 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as in the gunicorn workers
 
 from PIL import Image, ImageDraw  # noqa: E402
+
+BROWSER_PAYLOAD = REPO / "bench" / "payloads" / "canvas_7_chromium.png"
 
 
 def canvas_image(transparent: bool = False, fmt: str = "PNG") -> bytes:
@@ -262,6 +275,58 @@ def run_clients(
     }
 
 
+WRK_SCRIPT = """
+local f = assert(io.open(os.getenv("WRK_BODY_FILE"), "rb"))
+wrk.body = f:read("*a")
+f:close()
+wrk.method = "POST"
+wrk.headers["Content-Type"] = os.getenv("WRK_CONTENT_TYPE")
+"""
+WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
+
+
+def wrk_ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(number) * WRK_UNITS[unit]
+
+
+def run_wrk(
+    host: str, port: int, body: bytes, headers: dict[str, str], clients: int, seconds: float,
+    server_pid: int | None = None, path: str = "/predict",
+) -> dict:
+    """wrk with `clients` keep-alive connections for `seconds`; every answer must be a 200."""
+    with tempfile.TemporaryDirectory(prefix="request_speed_wrk_") as tmp:
+        (Path(tmp) / "body").write_bytes(body)
+        (Path(tmp) / "post.lua").write_text(WRK_SCRIPT)
+        env = dict(os.environ, WRK_BODY_FILE=str(Path(tmp) / "body"), WRK_CONTENT_TYPE=headers["Content-Type"])
+        command = ["wrk", f"-t{min(clients, 2)}", f"-c{clients}", f"-d{seconds:g}s", "--latency", "--timeout", "30s",
+                   "-s", str(Path(tmp) / "post.lua"), f"http://{host}:{port}{path}"]
+        pids = server_pids(server_pid) if server_pid else []
+        server_cpu0 = process_cpu_seconds(pids)
+        children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60)
+        children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        server_cpu = process_cpu_seconds(pids) - server_cpu0
+    out = done.stdout
+    if done.returncode != 0 or "Non-2xx" in out or "Socket errors" in out:
+        raise SystemExit(f"wrk: requests failed or wrk did not run:\n{out}{done.stderr}")
+    count, wall = re.search(r"(\d+) requests in ([\d.]+\w+)", out).groups()
+    count = int(count)
+    latency = dict(re.findall(r"^\s+(50|90|99)%\s+(\S+)$", out, re.MULTILINE))
+    client_cpu = (children1.ru_utime - children0.ru_utime) + (children1.ru_stime - children0.ru_stime)
+    return {
+        "clients": clients,
+        "requests": count,
+        "seconds": wrk_ms(wall) / 1e3,
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": wrk_ms(latency["50"]),
+        "p90_ms": wrk_ms(latency["90"]),
+        "p99_ms": wrk_ms(latency["99"]),
+        "client_cpu_us_per_request": 1e6 * client_cpu / count,
+        "server_cpu_us_per_request": 1e6 * server_cpu / count if pids else float("nan"),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--url", help="an already running server, e.g. http://127.0.0.1:8000 (default: start one)")
@@ -271,6 +336,11 @@ def main() -> None:
     parser.add_argument("--max-requests", type=int, default=20000, help="request limit of each load phase")
     parser.add_argument("--clients", default="1,4,16")
     parser.add_argument("--rounds", type=int, default=3, help="load rounds (medians are reported)")
+    parser.add_argument("--payload", default="browser", choices=["browser", "pillow"],
+                        help="browser: the PNG the page sends from Chromium (default); pillow: a 7 drawn and "
+                             "encoded by Pillow (--transparent and --format apply to this one)")
+    parser.add_argument("--client", default="wrk" if shutil.which("wrk") else "python", choices=["wrk", "python"],
+                        help="load generator (default: wrk when installed)")
     parser.add_argument("--transparent", action="store_true", help="a transparent canvas instead of opaque white")
     parser.add_argument("--format", default="png", choices=["png", "jpeg", "webp"])
     parser.add_argument("--form", default="raw", choices=["raw", "json"], help="raw image body or the page's JSON")
@@ -280,7 +350,10 @@ def main() -> None:
                              "instead of one to /predict; throughput is then also given in images/s")
     args = parser.parse_args()
 
-    image = canvas_image(args.transparent, args.format.upper())
+    if args.payload == "browser":
+        image, args.format = BROWSER_PAYLOAD.read_bytes(), "png"
+    else:
+        image = canvas_image(args.transparent, args.format.upper())
     media_type = "image/" + args.format.lower()
     path, images_per_request = "/predict", 1
     if args.batch:
@@ -294,8 +367,10 @@ def main() -> None:
         headers = {"Content-Type": "application/json"}
     else:
         body, headers = image, {"Content-Type": media_type}
-    print(f"payload: 280x280 {args.format.upper()} canvas, {'transparent' if args.transparent else 'opaque white'}, "
-          f"{len(image)} bytes, sent as {headers['Content-Type']} ({len(body)} bytes) to {path}")
+    made_by = ("the page in Chromium" if args.payload == "browser"
+               else f"Pillow, {'transparent' if args.transparent else 'opaque white'}")
+    print(f"payload: 280x280 {args.format.upper()} canvas made by {made_by}, {len(image)} bytes, "
+          f"sent as {headers['Content-Type']} ({len(body)} bytes) to {path}; load from {args.client}")
     if not args.no_profile:
         whole, stages = per_stage_profile(body, headers["Content-Type"])
         print(f"\nCPU time of one /predict through Flask's WSGI app (in-process, mean of 3000): {whole:.0f} us")
@@ -312,15 +387,20 @@ def main() -> None:
     try:
         pid = server.proc.pid if server else None
         run_clients(host, port, body, headers, 2, 400, 5.0, path=path)  # warm up every worker
-        single = run_clients(host, port, body, headers, 1, args.single, 4 * args.seconds, pid, path)
+
+        def load(clients: int, max_requests: int, seconds: float) -> dict:
+            if args.client == "wrk":
+                return run_wrk(host, port, body, headers, clients, seconds, pid, path)
+            return run_clients(host, port, body, headers, clients, max_requests, seconds, pid, path)
+
+        single = load(1, args.single, args.seconds)
         print(f"\none user, {single['requests']} sequential requests on one keep-alive connection:")
         print(f"  p50 {single['p50_ms']:.2f} ms   p90 {single['p90_ms']:.2f} ms   p99 {single['p99_ms']:.2f} ms"
               f"   ({single['rps']:.0f} req/s)")
         print(f"\nthroughput, {args.rounds} rounds of <= {args.seconds:.0f} s or {args.max_requests} requests, "
               "medians:")
         for clients in (int(c) for c in args.clients.split(",")):
-            runs = [run_clients(host, port, body, headers, clients, args.max_requests, args.seconds, pid, path)
-                    for _ in range(args.rounds)]
+            runs = [load(clients, args.max_requests, args.seconds) for _ in range(args.rounds)]
             med = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
             rounds = ", ".join(f"{r['rps']:.0f}" for r in runs)
             print(f"  {clients:3d} clients: {med['rps']:7.0f} req/s  (rounds: {rounds})  p50 {med['p50_ms']:.2f} ms  "
