@@ -104,5 +104,5 @@ def post_worker_init(worker):
         worker.log.error("worker %s has no model: %s", worker.pid, holder.refused)
         return
     worker.log.info(
-        "worker %s serving model %s (sha256 %s) from %s", worker.pid, model.version, model.sha256, holder.weights_path
+        "worker %s serving model %s (sha256 %s) from %s", worker.pid, model.version, model.sha256, model.path
     )

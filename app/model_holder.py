@@ -28,6 +28,7 @@ class LoadedModel:
     version: str
     sha256: str
     card: dict[str, Any] | None = field(default=None, compare=False)
+    path: Path | None = field(default=None, compare=False)  # the file it was loaded from
 
     def predict_proba(self, vector: np.ndarray) -> np.ndarray:
         """Probabilities (10,) for one (784,) input."""
@@ -50,7 +51,8 @@ def load_model(weights_path: str | Path) -> LoadedModel:
     weights_path = Path(weights_path)
     network = load_servable(weights_path)  # MLP.load's checks + 784 inputs, 10 classes
     card = read_card(weights_path.with_suffix(".json"))
-    return LoadedModel(network=network, version=network.version, sha256=network.sha256 or "", card=card)
+    return LoadedModel(network=network, version=network.version, sha256=network.sha256 or "", card=card,
+                       path=weights_path)
 
 
 def read_card(path: Path) -> dict[str, Any] | None:

@@ -186,6 +186,9 @@ def test_reloads_logs_and_restarted_workers_over_gunicorn(tmp_path) -> None:
         dead = next(iter(pids))
         os.kill(dead, signal.SIGKILL)  # a worker of the server this test started
         wait_for(lambda: server.log_text().count("serving model") >= 5)  # 2 + 2 swaps + the new worker's
+        # the replacement worker's start-up line names the promoted file, not the shipped one
+        started = [line for line in server.log_text().splitlines() if f"serving model {version} (sha256" in line]
+        assert started and all(line.endswith(f"from {registry.path_of(version)}") for line in started)
         text = wait_for(lambda: (t := server.request("GET", "/metrics").body.decode())
                         and str(dead) not in label_values(t, "digit_canvas_model_info", "pid") and t)
         assert len(label_values(text, "digit_canvas_model_info", "pid")) == 2
