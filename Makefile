@@ -41,6 +41,15 @@ chromium:
 test: venv-dev chromium
 	$(BIN)/python -m pytest
 
+## Request-path benchmark against gunicorn on 127.0.0.1 (not a test; figures in docs/benchmarks.md).
+## Load from Debian's wrk, installed when missing if apt-get can; otherwise from Python threads.
+bench: venv
+	@command -v wrk >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] && echo "" || echo sudo ); \
+	  ($$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk) \
+	  || echo "wrk could not be installed: the load comes from Python threads"; }
+	$(BIN)/python bench/request_speed.py
+
 train: venv
 	$(BIN)/python -m model.train
 
