@@ -1,5 +1,5 @@
 // Wires the page together: pad -> predictor -> result view, buttons, shortcuts, language.
-import { DrawingPad } from './pad.js';
+import { DOT_EXTENT, DrawingPad } from './pad.js';
 import { FeedbackPanel } from './feedback.js';
 import { Predictor } from './predictor.js';
 import { ResultView } from './results.js';
@@ -43,10 +43,21 @@ const pad = new DrawingPad(canvas, {
   onChange: updateControls,
   onStrokeEnd: () => {
     feedback.withdraw();
-    view.showPending();
-    predictor.schedule();
+    predictDrawing();
   },
 });
+
+/** Asks the server about the drawing, unless it is only a dot (see DOT_EXTENT). */
+function predictDrawing({ now = false } = {}) {
+  if (pad.extent < DOT_EXTENT) {
+    predictor.cancel();
+    view.showTooSmall();
+    return;
+  }
+  view.showPending();
+  if (now) predictor.now();
+  else predictor.schedule();
+}
 
 function updateControls() {
   const hasStrokes = pad.strokeCount > 0;
@@ -62,8 +73,7 @@ function undo() {
     predictor.cancel();
     view.showEmpty();
   } else {
-    view.showPending();
-    predictor.schedule();
+    predictDrawing();
   }
 }
 
@@ -86,8 +96,7 @@ undoButton.addEventListener('click', undo);
 clearButton.addEventListener('click', clear);
 $('retry').addEventListener('click', () => {
   if (pad.isEmpty) return;
-  view.showPending();
-  predictor.now();
+  predictDrawing({ now: true });
 });
 
 langSelect.addEventListener('change', () => {

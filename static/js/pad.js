@@ -7,6 +7,10 @@
 /** Brush width as a fraction of the side: after the server scales the digit to 20 px it
  * leaves strokes about 2 px wide, like MNIST's pen. */
 export const BRUSH_WIDTH = 1 / 13;
+/** A drawing whose strokes span less than one pen width is a tap or a dot, not a digit: its ink
+ * is under two pens long, stubbier than any MNIST digit, yet the network would name a digit for
+ * it with high confidence (a dot reads as a 0, 92% sure). */
+export const DOT_EXTENT = BRUSH_WIDTH;
 /** Side in pixels of the image sent for recognition (independent of the screen). */
 export const EXPORT_SIDE = 280;
 const INK = '#111418';
@@ -46,6 +50,15 @@ export class DrawingPad {
 
   get isEmpty() {
     return this.#strokes.length === 0 && this.#active === null;
+  }
+
+  /** The larger of the width and height spanned by the finished strokes (0..1 of the side). */
+  get extent() {
+    const points = this.#strokes.flat();
+    if (points.length === 0) return 0;
+    const xs = points.map(([x]) => x);
+    const ys = points.map(([, y]) => y);
+    return Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys));
   }
 
   /** Removes the last finished stroke; false when there was none. */

@@ -37,6 +37,11 @@ export class ResultView {
   }
 
   /** Keeps the last answer on screen, dimmed, until the new one arrives. */
+  /** The drawing is only a dot: nothing was sent, the user is asked for a whole digit. */
+  showTooSmall() {
+    this.#show({ state: 'too-small' });
+  }
+
   showPending() {
     this.#root.dataset.state = 'pending';
     this.#root.setAttribute('aria-busy', 'true');
@@ -72,6 +77,7 @@ export class ResultView {
 
     el.status.textContent = {
       empty: () => t('statusEmpty'),
+      'too-small': () => t('statusTooSmall'),
       error: () => t('statusError'),
       result: () => (unsure
         ? t('statusUnsure', {

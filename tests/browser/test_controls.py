@@ -119,3 +119,26 @@ def test_a_newer_stroke_supersedes_a_pending_request(page: Page) -> None:
 
     assert_shows(page, latest.json())
     assert page.locator("#pad").get_attribute("data-strokes") == "2"
+
+
+def test_a_dot_is_not_sent_and_the_page_asks_for_a_whole_digit(page: Page) -> None:
+    """A tap (or a dot) would be named a digit with high confidence: the page asks for more instead."""
+    sent = []
+    page.on("request", lambda request: sent.append(request) if is_predict(request) else None)
+    box = page.locator("#pad").bounding_box()
+    page.mouse.click(box["x"] + 0.5 * box["width"], box["y"] + 0.5 * box["height"])  # a tap
+    draw_with_mouse(page, [[(0.50, 0.52), (0.54, 0.55)]])  # and a short dab beside it: still a dot
+
+    expect(page.locator("#result")).to_have_attribute("data-state", "too-small")
+    expect(page.locator("#status")).to_have_text("That is only a dot. Draw a whole digit, 0–9.")
+    assert page.locator("#pad").get_attribute("data-strokes") == "2"
+    assert page.locator("#digit").inner_text() == ""
+
+    draw_and_wait(page, DIGITS[7])  # the dots and the 7 together are a digit: sent
+    expect(page.locator("#result")).to_have_attribute("data-state", "result")
+    assert len(sent) == 1
+
+    page.locator("#undo").click()  # back to the dots: nothing is sent, the request is asked again
+    expect(page.locator("#result")).to_have_attribute("data-state", "too-small")
+    page.wait_for_timeout(500)  # a prediction would be scheduled within this time
+    assert len(sent) == 1
