@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from flask import Flask
+from flask import Flask, Response
 
 from app import access_log, metrics, request_id, security_headers
 from app.config import REPO_ROOT, settings_from_env
@@ -11,6 +11,15 @@ from app.errors import register_error_handlers
 from app.json_limits import BoundedJSONProvider
 from app.model_holder import ModelHolder
 from app.model_registry import ModelRegistry
+
+
+class DigitCanvasApp(Flask):
+    def make_default_options_response(self) -> Response:
+        """OPTIONS: 204 with Allow and no body (Flask's default is an empty 200 typed text/html)."""
+        response = super().make_default_options_response()
+        response.status_code = 204
+        del response.headers["Content-Type"]
+        return response
 
 
 def observe(app: Flask) -> None:
@@ -25,7 +34,7 @@ def observe(app: Flask) -> None:
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app; ``config`` overrides the settings read from the environment."""
     settings = {**settings_from_env(), **(config or {})}
-    app = Flask(__name__, template_folder=str(REPO_ROOT / "templates"), static_folder=str(REPO_ROOT / "static"),
+    app = DigitCanvasApp(__name__, template_folder=str(REPO_ROOT / "templates"), static_folder=str(REPO_ROOT / "static"),
                 instance_path=settings["INSTANCE_PATH"])
     app.config.from_mapping(settings)
     # A data URL in a plain (non-file) multipart field may be as large as a whole body.

@@ -275,6 +275,14 @@ def test_wrong_method_is_json_405_with_allow(client, method: str) -> None:
     assert_matches_openapi("/predict", "post", 405, response.json)
 
 
+@pytest.mark.parametrize("path", ["/predict", "/feedback", "/healthz"])
+def test_options_is_204_with_allow_and_no_body(client, path: str) -> None:
+    response = client.options(path)
+    assert response.status_code == 204 and response.data == b""
+    assert "OPTIONS" in response.headers["Allow"] and "Content-Type" not in response.headers
+    assert response.headers["X-Content-Type-Options"] == "nosniff"  # the usual headers still apply
+
+
 def test_unexpected_errors_are_json_500_without_trace(app) -> None:
     def boom():
         raise RuntimeError("secret internals")
