@@ -20,6 +20,7 @@ from app.decode import (
     decode_image,
     image_bytes_from_text,
 )
+from app.config import MAX_BATCH_IMAGES
 from app.errors import ApiError
 from app.metrics import count_prediction
 from app.model_holder import LoadedModel
@@ -71,12 +72,9 @@ def prediction(probabilities: np.ndarray, model_input: ModelInput, version: str)
     }
 
 
-MAX_BATCH = 64
-
-
 @bp.post("/predict/batch")
 def predict_batch() -> dict[str, Any]:
-    """Up to MAX_BATCH images in one request: one HTTP round trip and one forward pass for all.
+    """Up to MAX_BATCH_IMAGES images in one request: one HTTP round trip and one forward pass for all.
 
     A malformed request is a 4xx as a whole. An image that cannot be classified gets its
     error object ({"error": {"code", "message"}}, the codes of /predict) in its place in
@@ -120,8 +118,8 @@ def batch_images_from_json() -> list[Any]:
     images = payload["images"]
     if not images:
         raise ApiError(400, "missing_image", '"images" is empty: send 1 to 64 images')
-    if len(images) > MAX_BATCH:
-        raise ApiError(413, "too_many_images", f'"images" holds {len(images)} images; the limit is {MAX_BATCH}')
+    if len(images) > MAX_BATCH_IMAGES:
+        raise ApiError(413, "too_many_images", f'"images" holds {len(images)} images; the limit is {MAX_BATCH_IMAGES}')
     return images
 
 

@@ -13,6 +13,7 @@ DEFAULT_WEIGHTS = "weights/mlp.npz"
 DEFAULT_INSTANCE = "instance"
 DEFAULT_MAX_CONTENT_LENGTH = 5 * 1024 * 1024  # bytes of a request body (a 280x280 PNG is ~10 KB)
 DEFAULT_MAX_IMAGE_PIXELS = 16_000_000  # 4000x4000: any phone photo, not a decompression bomb
+MAX_BATCH_IMAGES = 64  # images in one POST /predict/batch
 DEFAULT_FEEDBACK_BUSY_TIMEOUT_MS = 5000  # a worker thread waits at most this long; /predict keeps the others
 # Per client address and per worker process (memory:// counts in each worker on its own).
 DEFAULT_PREDICT_LIMIT = "120/minute;20/second"

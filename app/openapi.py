@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.config import MAX_BATCH_IMAGES
 from app.decode import ACCEPTED_NAMES
+from app.rate_limits import IMAGES_PER_UNIT
 
 ERROR = {
     "type": "object",
@@ -56,7 +58,7 @@ BATCH_REQUEST = {
         "images": {
             "type": "array",
             "minItems": 1,
-            "maxItems": 64,
+            "maxItems": MAX_BATCH_IMAGES,
             "items": {"type": "string", "description": "data URL or plain base64, as for /predict"},
         }
     },
@@ -220,7 +222,7 @@ def build_openapi() -> dict[str, Any]:
             },
             "/predict/batch": {
                 "post": {
-                    "summary": "Classify up to 64 drawings in one request",
+                    "summary": f"Classify up to {MAX_BATCH_IMAGES} drawings in one request",
                     "description": "Each image is decoded and preprocessed as by /predict; one forward pass "
                     "answers all of them. An image that cannot be classified gets its own error object "
                     "in its place in `results` (status 200, the other images answered); only a malformed "
@@ -234,9 +236,9 @@ def build_openapi() -> dict[str, Any]:
                         "200": json_response("One result per image, in order", "BatchResults"),
                         "400": error_response("Malformed JSON, no \"images\" list, or an empty one"),
                         "405": error_response("Method not allowed"),
-                        "413": error_response("Body too large, or more than 64 images (code too_many_images)"),
+                        "413": error_response(f"Body too large, or more than {MAX_BATCH_IMAGES} images (code too_many_images)"),
                         "415": error_response("Not JSON"),
-                        "429": rate_limited_response("Too many images from one client: every 4 images of a batch "
+                        "429": rate_limited_response(f"Too many images from one client: every {IMAGES_PER_UNIT} images of a batch "
                                                      "count as one /predict against its limit (code too_many_requests)"),
                         "503": UNAVAILABLE,
                     },

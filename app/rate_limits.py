@@ -27,7 +27,7 @@ from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter, RateLimitExceeded
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.config import IPNetwork
+from app.config import MAX_BATCH_IMAGES, IPNetwork
 from app.errors import error_response
 
 LIMITED_ENDPOINTS = {"api.predict": "PREDICT_LIMIT", "api.predict_batch": "PREDICT_LIMIT",
@@ -91,7 +91,7 @@ def images_in_batch() -> int:
     """
     payload = request.get_json(silent=True)
     images = payload.get("images") if isinstance(payload, dict) else None
-    count = min(max(len(images), 1), 64) if isinstance(images, list) else 1
+    count = min(max(len(images), 1), MAX_BATCH_IMAGES) if isinstance(images, list) else 1
     return math.ceil(count / IMAGES_PER_UNIT)
 
 
@@ -104,7 +104,7 @@ PREDICT_ENDPOINTS = frozenset({"api.predict", "api.predict_batch"})
 def free_request(exempt_networks: Sequence[IPNetwork]) -> Callable[[], bool]:
     """A request no limit applies to: an unlimited route, or /predict from an exempt network."""
 
-    @functools.lru_cache(maxsize=4096)  # asked twice per request; an address's answer never changes
+    @functools.lru_cache(maxsize=4096)  # asked 2-3 times per request; an address's answer never changes
     def exempt(address: str | None) -> bool:
         try:
             ip = ipaddress.ip_address(address or "")
