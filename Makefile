@@ -7,6 +7,9 @@ PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: run dev test chromium venv venv-dev train evaluate bench clean
+# Installs the Debian packages named after it: as root, or through sudo otherwise.
+APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] && echo "" || echo sudo ); \
+  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq
 
 $(BIN)/.runtime-installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,8 +36,7 @@ dev: venv
 chromium:
 	@if [ ! -x $(CHROMIUM) ]; then \
 	  echo "Installing Debian's chromium for the browser tests"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] && echo "" || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
+	  $(APT_INSTALL) chromium; \
 	fi
 
 ## The whole test suite: unit, API, gunicorn, browser.
@@ -44,10 +46,8 @@ test: venv-dev chromium
 ## Request-path benchmark against gunicorn on 127.0.0.1 (not a test; figures in docs/benchmarks.md).
 ## Load from Debian's wrk, installed when missing if apt-get can; otherwise from Python threads.
 bench: venv
-	@command -v wrk >/dev/null || { \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] && echo "" || echo sudo ); \
-	  ($$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk) \
-	  || echo "wrk could not be installed: the load comes from Python threads"; }
+	@command -v wrk >/dev/null || ($(APT_INSTALL) wrk) \
+	  || echo "wrk could not be installed: the load comes from Python threads"
 	$(BIN)/python bench/request_speed.py
 
 train: venv
