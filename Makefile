@@ -26,7 +26,7 @@ venv-dev: $(BIN)/.dev-installed
 
 ## Serve the shipped weights with gunicorn on $(HOST):$(PORT).
 run: venv
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c app/gunicorn_conf.py "app:create_app()"
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c app/deploy/gunicorn_conf.py "app:create_app()"
 
 ## Development server with reload and the debugger (never in production).
 dev: venv
@@ -51,10 +51,10 @@ bench: venv
 	$(BIN)/python bench/request_speed.py
 
 train: venv
-	$(BIN)/python -m model.train
+	$(BIN)/python -m model.training.train
 
 evaluate: venv
-	$(BIN)/python -m model.evaluate weights/mlp.npz
+	$(BIN)/python -m model.training.evaluate weights/mlp.npz
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -5,12 +5,12 @@ from typing import Any, Mapping
 
 from flask import Flask, Response
 
-from app import access_log, metrics, request_id, security_headers
-from app.config import REPO_ROOT, settings_from_env
-from app.errors import register_error_handlers
-from app.json_limits import BoundedJSONProvider
-from app.model_holder import ModelHolder
-from app.model_registry import ModelRegistry
+from app.middleware import access_log, metrics, request_id, security_headers
+from app.middleware.errors import register_error_handlers
+from app.middleware.json_limits import BoundedJSONProvider
+from app.settings import REPO_ROOT, settings_from_env
+from app.serving.model_holder import ModelHolder
+from app.serving.model_registry import ModelRegistry
 
 
 class DigitCanvasApp(Flask):
@@ -52,8 +52,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["model_holder"] = holder
     app.before_request(holder.refresh)
 
-    from app import api, feedback_api, pages, rate_limits
-    from app.admin import admin_command
+    from app.middleware import rate_limits
+    from app.routes import feedback as feedback_api
+    from app.routes import pages
+    from app.routes import predict as api
+    from app.admin.cli import admin_command
 
     register_error_handlers(app)
     app.register_blueprint(pages.bp)

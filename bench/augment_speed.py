@@ -18,8 +18,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model.augment import AugmentConfig, BackgroundBatches, augment_batch  # noqa: E402
-from model.data import load_mnist  # noqa: E402
+from model.training.augment import AugmentConfig, BackgroundBatches, augment_batch  # noqa: E402
+from model.data.mnist import load_mnist  # noqa: E402
 
 
 def timed(fn) -> tuple[float, float]:

@@ -6,7 +6,7 @@ For each weights file: the accuracy on the raw 28x28 MNIST test images, and on t
 test digits rendered the way tests/app/test_accuracy.py renders them (scaled up 4-10x
 with a random filter, placed anywhere on a 280x280 canvas in one of five polarity /
 transparency styles, PNG) and then sent through the server's own decoding and
-preprocessing (app.decode.decode_image + app.preprocess.preprocess, in-process: the
+preprocessing (app.imaging.decode.decode_image + app.imaging.preprocess.preprocess, in-process: the
 same code a POST /predict runs, without the HTTP round trip). The drawings are rendered
 and preprocessed once; every model classifies the same vectors. Not a test.
 """
@@ -23,11 +23,11 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
-from app.config import DEFAULT_MAX_IMAGE_PIXELS  # noqa: E402
-from app.decode import decode_image  # noqa: E402
-from app.preprocess import WORK_SIZE, preprocess  # noqa: E402
-from model.data import load_mnist  # noqa: E402
-from model.network import MLP  # noqa: E402
+from app.settings import DEFAULT_MAX_IMAGE_PIXELS  # noqa: E402
+from app.imaging.decode import decode_image  # noqa: E402
+from app.imaging.preprocess import WORK_SIZE, preprocess  # noqa: E402
+from model.data.mnist import load_mnist  # noqa: E402
+from model.nn.network import MLP  # noqa: E402
 from tests.app.drawings import STYLES, canvas_drawing  # noqa: E402
 
 SEED = 20261127  # the seed of tests/app/test_accuracy.py

@@ -4,7 +4,7 @@ pen strokes the way people write them (open 4, crossed 7, 1 with a flag or a bas
     python bench/drawn_styles.py [--weights weights/mlp.npz] [--seed 0] [--per-style 10]
 
 Each image is a 280x280 opaque white canvas with ink #111418 (the page's colours), sent through
-the server's own preprocessing (app.preprocess.preprocess, in-process) to the model. Strokes get
+the server's own preprocessing (app.imaging.preprocess.preprocess, in-process) to the model. Strokes get
 a random size (60-100% of the canvas), shift (up to 10% each way), slant (about 7 degrees, 1
 sigma), pen width (21, 12 or 6 px: the page's pen, a thinner one and a thin one) and a wobble of
 every point (0.6% of the side, 1 sigma). Not a test: a check of how the model generalises beyond
@@ -25,8 +25,8 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
-from app.preprocess import preprocess  # noqa: E402
-from model.network import MLP  # noqa: E402
+from app.imaging.preprocess import preprocess  # noqa: E402
+from model.nn.network import MLP  # noqa: E402
 
 SIDE = 280
 INK = (17, 20, 24, 255)

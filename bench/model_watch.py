@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.model_holder import ModelHolder  # noqa: E402
-from app.model_registry import ModelRegistry  # noqa: E402
+from app.serving.model_holder import ModelHolder  # noqa: E402
+from app.serving.model_registry import ModelRegistry  # noqa: E402
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "mlp.npz"
 

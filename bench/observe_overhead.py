@@ -3,7 +3,7 @@
     python bench/observe_overhead.py [--rounds 8]
 
 One app in one process, set up as under gunicorn (metrics in multiprocess mode in a temporary
-folder, app logging configured by app/logging_setup.py, lines written to a temporary file);
+folder, app logging configured by app/middleware/logging_setup.py, lines written to a temporary file);
 requests go through its WSGI callable with those hooks registered and with them removed, in
 alternating rounds, so both see the same machine load. Reports median CPU microseconds per
 request (process time, not wall time: the machine is shared) for GET /healthz and a canvas PNG
@@ -30,7 +30,7 @@ atexit.register(shutil.rmtree, METRICS_DIR, True)
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from app import access_log, create_app, request_id, security_headers  # noqa: E402
-from app.logging_setup import configure_for_gunicorn  # noqa: E402
+from app.middleware.logging_setup import configure_for_gunicorn  # noqa: E402
 from bench.request_speed import canvas_image  # noqa: E402
 
 HOOKS = {access_log.start_timer, access_log.finish_request, request_id.add_request_id_header,

@@ -87,10 +87,10 @@ def per_stage_profile(body: bytes, content_type: str, requests: int = 3000) -> t
     figures include the cache misses of a real request (stages timed alone on a hot cache
     look up to 2x cheaper). Returns (whole request, [(stage, time), ...]).
     """
-    import app.api as api
-    import app.preprocess as pre
+    import app.routes.predict as api
+    import app.imaging.preprocess as pre
     from app import create_app
-    from app.model_holder import LoadedModel
+    from app.serving.model_holder import LoadedModel
 
     app = create_app()
     spent: dict[str, float] = {}
@@ -123,7 +123,7 @@ def per_stage_profile(body: bytes, content_type: str, requests: int = 3000) -> t
         "REQUEST_METHOD": "POST", "PATH_INFO": "/predict", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80",
         "SERVER_PROTOCOL": "HTTP/1.1", "QUERY_STRING": "", "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
         "CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(len(body)),
-        "REMOTE_ADDR": "127.0.0.1",  # a local client: not rate limited (app/rate_limits.py)
+        "REMOTE_ADDR": "127.0.0.1",  # a local client: not rate limited (app/middleware/rate_limits.py)
     }
     try:
         for _ in range(100):  # warm up
@@ -173,7 +173,7 @@ class Server:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         env = dict(os.environ, HOST="127.0.0.1", PORT=str(self.port))
-        # A load test is a flood from one address: lift the per-client rate limits (app/rate_limits.py).
+        # A load test is a flood from one address: lift the per-client rate limits (app/middleware/rate_limits.py).
         env.setdefault("DIGIT_CANVAS_PREDICT_LIMIT", "1000000/second")
         # Server CPU is read per worker PID from /proc: a recycled worker would take its count with it.
         env.setdefault("GUNICORN_MAX_REQUESTS", "10000000")
@@ -181,7 +181,7 @@ class Server:
             env["WEB_CONCURRENCY"] = str(workers)
         self.log = tempfile.NamedTemporaryFile(prefix="request_speed_gunicorn_", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "app/gunicorn_conf.py", "app:create_app()"],
+            [sys.executable, "-m", "gunicorn", "-c", "app/deploy/gunicorn_conf.py", "app:create_app()"],
             cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + 30

@@ -18,7 +18,7 @@ from typing import NamedTuple
 REPO = Path(__file__).resolve().parents[1]
 WEIGHTS = REPO / "weights" / "mlp.npz"
 APP = "app:create_app()"
-CONFIG = REPO / "app" / "gunicorn_conf.py"
+CONFIG = REPO / "app" / "deploy" / "gunicorn_conf.py"
 # For servers that take hundreds of requests from one address on purpose (load, hot swap); the
 # limits themselves are tested in tests/hardening/test_rate_limits.py.
 NO_RATE_LIMITS = {"DIGIT_CANVAS_PREDICT_LIMIT": "1000000/second", "DIGIT_CANVAS_FEEDBACK_LIMIT": "1000000/second"}

@@ -6,7 +6,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from app.openapi import build_openapi
+from app.routes.openapi import build_openapi
 
 
 @lru_cache(maxsize=None)

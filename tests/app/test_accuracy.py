@@ -11,8 +11,8 @@ import threading
 import numpy as np
 import pytest
 
-from model.data import load_mnist
-from model.network import MLP
+from model.data.mnist import load_mnist
+from model.nn.network import MLP
 from tests.live_server import WEIGHTS, LiveServer
 from tests.app.drawings import CANVAS, render_like_canvas
 

@@ -9,8 +9,8 @@ import textwrap
 import pytest
 from PIL import Image
 
-from app.config import REPO_ROOT
-from app.decode import (
+from app.settings import REPO_ROOT
+from app.imaging.decode import (
     ImageDataTooLarge,
     ImageTooLarge,
     UndecodableImage,
@@ -78,7 +78,7 @@ def test_huge_webp_is_refused_before_libwebp_allocates_its_canvas(tmp_path) -> N
     script = textwrap.dedent(
         """
         import resource
-        from app.decode import decode_image
+        from app.imaging.decode import decode_image
         from tests.app.drawings import webp_claiming_size
         data = webp_claiming_size(8000, 8000)
         vm = int([l for l in open('/proc/self/status') if l.startswith('VmSize')][0].split()[1]) * 1024

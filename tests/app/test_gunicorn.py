@@ -1,4 +1,4 @@
-"""The real server: gunicorn with app/gunicorn_conf.py on 127.0.0.1, spoken to over HTTP."""
+"""The real server: gunicorn with app/deploy/gunicorn_conf.py on 127.0.0.1, spoken to over HTTP."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ import threading
 import pytest
 from PIL import Image
 
-from app.config import REPO_ROOT
+from app.settings import REPO_ROOT
 from tests.live_server import LiveServer
 from tests.app.drawings import canvas_png, data_url, encode
 
@@ -39,7 +39,7 @@ def test_healthz_and_startup_log_name_the_model(live_server: LiveServer) -> None
 def test_config_binds_from_env_and_pins_blas_to_one_thread_before_numpy() -> None:
     """The master reads the config before any worker imports NumPy; workers inherit its environment."""
     script = (
-        "import os, runpy, sys; c = runpy.run_path('app/gunicorn_conf.py'); "
+        "import os, runpy, sys; c = runpy.run_path('app/deploy/gunicorn_conf.py'); "
         "print(c['bind'], c['workers'], os.cpu_count(), os.environ['OPENBLAS_NUM_THREADS'], "
         "os.environ['OMP_NUM_THREADS'], 'numpy' in sys.modules)"
     )

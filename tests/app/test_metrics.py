@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 from app import create_app
-from app.config import REPO_ROOT
-from app.model_registry import ModelRegistry
+from app.settings import REPO_ROOT
+from app.serving.model_registry import ModelRegistry
 from tests.app.drawings import canvas_png, data_url, encode
 from tests.app.metrics_text import label_values, sample_total
 from tests.feedback.conftest import add_version, tiny_model

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.decode import decode_image
-from app.preprocess import CENTRE, WORK_SIZE, EmptyImage, preprocess
+from app.imaging.decode import decode_image
+from app.imaging.preprocess import CENTRE, WORK_SIZE, EmptyImage, preprocess
 from tests.app.drawings import STYLES, encode, stroke_mask, styled
 
 MAX_PIXELS = 16_000_000

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from app.security_headers import CONTENT_SECURITY_POLICY
+from app.middleware.security_headers import CONTENT_SECURITY_POLICY
 from tests.app.drawings import canvas_png
 
 PNG = canvas_png("one", "alpha_only")

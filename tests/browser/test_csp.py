@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser, expect
 
-from app.security_headers import CONTENT_SECURITY_POLICY
+from app.middleware.security_headers import CONTENT_SECURITY_POLICY
 from tests.browser.contexts import DESKTOP
 from tests.browser.drawing import DIGITS, draw_and_wait
 from tests.live_server import LiveServer

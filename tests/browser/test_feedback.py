@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
-from app.feedback_store import FeedbackStore
+from app.feedback.store import FeedbackStore
 from tests.browser.contexts import DESKTOP, open_page
 from tests.browser.drawing import DIGITS, draw_and_wait
 from tests.live_server import LiveServer

@@ -12,8 +12,8 @@ from typing import Callable, NamedTuple
 
 import pytest
 
-from app.feedback_store import FeedbackStore
-from model.network import MLP
+from app.feedback.store import FeedbackStore
+from model.nn.network import MLP
 from tests.app.drawings import canvas_png, data_url
 from tests.live_server import NO_RATE_LIMITS, HttpResponse, LiveServer
 

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import pytest
 
 from app import create_app
-from app.feedback_store import DB_FILENAME
+from app.feedback.store import DB_FILENAME
 from tests.app.drawings import canvas_png
 from tests.app.openapi_check import assert_matches_openapi
 from tests.faults.conftest import DRAWING, Load, fault_server, feedback, post_feedback, stored_markers

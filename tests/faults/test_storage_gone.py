@@ -9,7 +9,7 @@ import sqlite3
 
 import pytest
 
-from app.feedback_store import DB_FILENAME
+from app.feedback.store import DB_FILENAME
 from tests.app.drawings import canvas_png
 from tests.app.openapi_check import assert_matches_openapi
 from tests.faults.conftest import Load, fault_server, post_feedback, stored_markers

@@ -9,8 +9,8 @@ import shutil
 import pytest
 
 from app import create_app
-from app.model_holder import ModelHolder
-from app.model_registry import ModelRegistry
+from app.serving.model_holder import ModelHolder
+from app.serving.model_registry import ModelRegistry
 from tests.app.openapi_check import assert_matches_openapi
 from tests.faults.conftest import DRAWING, REFUSAL, model_bytes, overwrite_in_place, save_model
 
@@ -41,7 +41,7 @@ def test_an_atomic_replacement_is_picked_up(holder, weights, results):
 def test_an_in_place_overwrite_is_picked_up_even_if_seen_half_written(holder, weights, results, caplog):
     data = model_bytes(weights.with_name("new.npz"), "good-2", seed=2)
     inode = os.stat(weights).st_ino
-    with caplog.at_level(logging.ERROR, logger="app.model_holder"):
+    with caplog.at_level(logging.ERROR, logger="app.serving.model_holder"):
         with open(weights, "r+b") as fh:  # a worker looks in the middle of a non-atomic copy
             fh.truncate(0)
             fh.write(data[: len(data) // 2])
@@ -68,7 +68,7 @@ BAD_FILES = {
 @pytest.mark.parametrize("fault", list(BAD_FILES))
 def test_a_bad_file_is_refused_once_and_the_last_good_model_serves(holder, weights, results, caplog, fault):
     good = weights.read_bytes()
-    with caplog.at_level(logging.ERROR, logger="app.model_holder"):
+    with caplog.at_level(logging.ERROR, logger="app.serving.model_holder"):
         BAD_FILES[fault](weights, good)
         for _ in range(5):  # one log line per change, not one per request
             holder.refresh()

@@ -28,7 +28,7 @@ def db_path(tmp_path):
 
 def tiny_model(version: str | None = None, seed: int = 0):
     """A small servable MLP (784 -> 10), saved by the tests where they need one."""
-    from model.network import MLP
+    from model.nn.network import MLP
 
     net = MLP(hidden_sizes=(8,), seed=seed)
     if version:
@@ -38,7 +38,7 @@ def tiny_model(version: str | None = None, seed: int = 0):
 
 @pytest.fixture
 def registry(tmp_path):
-    from app.model_registry import ModelRegistry
+    from app.serving.model_registry import ModelRegistry
 
     shipped = tmp_path / "weights" / "mlp.npz"
     tiny_model("shipped-weights").save(shipped)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.feedback_store import FeedbackStore
-from app.model_registry import ModelRegistry
+from app.feedback.store import FeedbackStore
+from app.serving.model_registry import ModelRegistry
 from tests.feedback.conftest import add_version
 from tests.feedback.writer import row_values
 

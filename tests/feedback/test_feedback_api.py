@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from app import create_app
-from app.config import REPO_ROOT
-from app.feedback_store import DB_FILENAME, FeedbackStore
+from app.settings import REPO_ROOT
+from app.feedback.store import DB_FILENAME, FeedbackStore
 from tests.app.drawings import canvas_png, data_url, png_claiming_size
 from tests.app.openapi_check import assert_matches_openapi
 

@@ -9,8 +9,8 @@ import time
 import pytest
 
 from app import create_app
-from app.model_holder import ModelHolder
-from model.network import MLP
+from app.serving.model_holder import ModelHolder
+from model.nn.network import MLP
 from tests.live_server import NO_RATE_LIMITS, LiveServer
 from tests.app.drawings import canvas_png
 from tests.feedback.conftest import add_version
@@ -57,7 +57,7 @@ def test_a_bad_file_is_refused_and_the_old_model_keeps_serving(holder, registry,
     registry.promote(v1)
     holder.refresh()
     break_version(registry, "broken", how)
-    with caplog.at_level(logging.ERROR, logger="app.model_holder"):
+    with caplog.at_level(logging.ERROR, logger="app.serving.model_holder"):
         holder.refresh()
     assert holder.current.version == v1
     assert "not switching models" in caplog.text and "broken" in caplog.text
@@ -68,7 +68,7 @@ def test_a_bad_file_is_refused_and_the_old_model_keeps_serving(holder, registry,
 
 def test_a_worker_starting_with_a_bad_pointer_serves_the_shipped_weights(registry, caplog):
     break_version(registry, "broken", "truncated")
-    with caplog.at_level(logging.ERROR, logger="app.model_holder"):
+    with caplog.at_level(logging.ERROR, logger="app.serving.model_holder"):
         holder = ModelHolder(registry.shipped, registry)
     assert holder.current.version == "shipped-weights" and "cannot be served" in caplog.text
 

@@ -5,10 +5,10 @@ import os
 import numpy as np
 import pytest
 
-from app.model_registry import (
+from app.serving.model_registry import (
     SHIPPED, ChangeWatcher, ModelRegistry, RegistryError, file_signature, load_servable,
 )
-from model.network import MLP, ModelFileError
+from model.nn.network import MLP, ModelFileError
 from tests.feedback.conftest import add_version, tiny_model
 
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.feedback_store import FeedbackStore, encode_original
-from app.model_registry import SHIPPED, load_servable
-from app.retrain import GateReport, decide, holdout_mask, run_gate
-from model.data import load_mnist
+from app.feedback.store import FeedbackStore, encode_original
+from app.serving.model_registry import SHIPPED, load_servable
+from app.admin.retrain import GateReport, decide, holdout_mask, run_gate
+from model.data.mnist import load_mnist
 from tests.feedback.conftest import start_module, tiny_model
 
 # The plain reference recipe (SGD, no augmentation) on a small budget: seconds, not minutes.

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image, PngImagePlugin
 
-from app import feedback_store
-from app.feedback_store import (
+from app.feedback import store as feedback_store
+from app.feedback.store import (
     MAX_ORIGINAL_BYTES, SCHEMA_VERSION, FeedbackStore, FeedbackStoreError, encode_original,
     migrate, open_connection, seen_to_uint8,
 )

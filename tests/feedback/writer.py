@@ -12,7 +12,7 @@ import time
 import numpy as np
 from PIL import Image
 
-from app.feedback_store import FeedbackStore, open_connection, transaction
+from app.feedback.store import FeedbackStore, open_connection, transaction
 
 
 def tiny_png(value: int) -> bytes:

@@ -2,7 +2,7 @@
 import json
 
 from app import create_app
-from app.json_limits import MAX_JSON_DEPTH, json_depth
+from app.middleware.json_limits import MAX_JSON_DEPTH, json_depth
 from tests.app.drawings import canvas_png, data_url
 from tests.live_server import WEIGHTS
 

@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from app.openapi import build_openapi
+from app.routes.openapi import build_openapi
 from tests.hardening.conftest import HANG, assert_alive
 
 MAX_EXAMPLES = 30

@@ -1,4 +1,4 @@
-"""Per-client rate limits (app/rate_limits.py): a burst gets JSON 429s with Retry-After, others go on."""
+"""Per-client rate limits (app/middleware/rate_limits.py): a burst gets JSON 429s with Retry-After, others go on."""
 from __future__ import annotations
 
 import json
@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 
 from app import create_app
-from app.config import DEFAULT_FEEDBACK_LIMIT, DEFAULT_PREDICT_LIMIT, settings_from_env
-from app.rate_limits import client_key
+from app.settings import DEFAULT_FEEDBACK_LIMIT, DEFAULT_PREDICT_LIMIT, settings_from_env
+from app.middleware.rate_limits import client_key
 from tests.app.drawings import canvas_png, data_url
 from tests.app.openapi_check import assert_matches_openapi
 from tests.hardening.conftest import HANG

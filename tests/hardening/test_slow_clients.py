@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 
-from app.config import REPO_ROOT
+from app.settings import REPO_ROOT
 from tests.app.drawings import canvas_png
 from tests.hardening.conftest import HANG, READ_TIMEOUT, assert_json_error, parse_responses, read_until_closed
 from tests.live_server import NO_RATE_LIMITS, LiveServer
@@ -101,8 +101,8 @@ def test_keep_alive_requests_each_get_their_own_deadline(hostile_server) -> None
 
 
 def test_gunicorn_settings_protect_the_workers() -> None:
-    conf = runpy.run_path(str(REPO_ROOT / "app" / "gunicorn_conf.py"))
-    assert conf["worker_class"] == "app.gunicorn_worker.DeadlineThreadWorker"
+    conf = runpy.run_path(str(REPO_ROOT / "app" / "deploy" / "gunicorn_conf.py"))
+    assert conf["worker_class"] == "app.deploy.gunicorn_worker.DeadlineThreadWorker"
     assert conf["max_requests"] > 0 and 0 < conf["max_requests_jitter"] < conf["max_requests"]
     assert conf["limit_request_line"] <= 4094 and conf["limit_request_fields"] <= 100
     assert conf["limit_request_field_size"] <= 8190 and conf["timeout"] > 0

@@ -2,7 +2,7 @@
 
 import pytest
 
-from model.data import Mnist, load_mnist
+from model.data.mnist import Mnist, load_mnist
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,11 @@
-"""model.augment: geometry, determinism, vectorisation, ink bookkeeping and the prefetcher."""
+"""model.training.augment: geometry, determinism, vectorisation, ink bookkeeping and the prefetcher."""
 
 import threading
 
 import numpy as np
 import pytest
 
-from model.augment import (
+from model.training.augment import (
     AugmentConfig,
     AugmentParams,
     BackgroundBatches,

@@ -1,9 +1,9 @@
-"""The BLAS environment a CLI sets before NumPy loads (model/blas.py)."""
+"""The BLAS environment a CLI sets before NumPy loads (model/training/blas.py)."""
 import os
 
 import pytest
 
-from model.blas import SPIN_ENV_VAR, THREAD_ENV_VARS, apply_threads_flag
+from model.training.blas import SPIN_ENV_VAR, THREAD_ENV_VARS, apply_threads_flag
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.data import (
+from model.data.mnist import (
     MNIST_FILES,
     MNIST_SHA256,
     IdxFormatError,

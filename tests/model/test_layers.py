@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from model.layers import (
+from model.nn.layers import (
     DropoutLayer,
     FullyConnectedLayer,
     LeakyReLULayer,

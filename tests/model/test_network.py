@@ -5,9 +5,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from model.layers import DropoutLayer
-from model.network import ACTIVATIONS, MLP, ModelFileError
-from model.optim import SGD, Adam, make_schedule
+from model.nn.layers import DropoutLayer
+from model.nn.network import ACTIVATIONS, MLP, ModelFileError
+from model.nn.optim import SGD, Adam, make_schedule
 from tests.model.test_layers import numeric_grad, rel_error
 
 

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from model.blas import default_threads, threads_for, threads_from_argv
-from model.optim import SGD, Adam
+from model.training.blas import default_threads, threads_for, threads_from_argv
+from model.nn.optim import SGD, Adam
 
 
 def _pairs(seed=0):
@@ -79,8 +79,8 @@ def test_augmenting_runs_leave_a_core_to_the_augmentation_thread(argv, by_defaul
 def test_joined_parameters_step_like_separate_arrays(make):
     """MLP keeps its parameters in one flat array (matrices, then biases): the optimisers update
     it as one group, with weight decay on the matrix part only, exactly like separate arrays."""
-    from model.network import MLP
-    from model.optim import param_groups
+    from model.nn.network import MLP
+    from model.nn.optim import param_groups
 
     net = MLP(input_size=12, hidden_sizes=(6, 5), num_classes=3, seed=0)
     joined = net.params()

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.network import MLP
-from model.train import as_features, build_parser, config_from_args, parse_training_args
+from model.nn.network import MLP
+from model.training.train import as_features, build_parser, config_from_args, parse_training_args
 
 WEIGHTS = Path(__file__).resolve().parents[2] / "weights" / "mlp.npz"
 PRODUCT_FLOOR = 0.983  # the product's requirement for any shipped model
@@ -32,14 +32,14 @@ def test_shipped_card_describes_the_shipped_file(shipped, mnist):
     assert card["weights_sha256"] == hashlib.sha256(WEIGHTS.read_bytes()).hexdigest()
     assert card["version"] == shipped.version
     assert card["architecture"]["hidden_sizes"] == shipped.spec["hidden_sizes"]
-    assert card["command"].startswith("python -m model.train")
+    assert card["command"].startswith("python -m model.train")  # the shipped card records the command of its day
     predicted = shipped.predict(as_features(mnist.test_images))
     # Same weights, same images; BLAS rounding may move a borderline image or two.
     assert abs(np.mean(predicted == mnist.test_labels) - card["test_accuracy"]) <= 2e-4
 
 
 def test_plain_train_command_reproduces_the_shipped_recipe():
-    """`python -m model.train` with no flags trains exactly the shipped model's configuration."""
+    """`python -m model.training.train` with no flags trains exactly the shipped model's configuration."""
     card = json.loads(WEIGHTS.with_suffix(".json").read_text())
     defaults = config_from_args(parse_training_args(build_parser(), []))
     assert defaults.to_dict() == card["hyperparameters"]

@@ -1,4 +1,4 @@
-"""model.train: learning, determinism, best-epoch checkpoint, data handling, the model card."""
+"""model.training.train: learning, determinism, best-epoch checkpoint, data handling, the model card."""
 import hashlib
 import io
 import json
@@ -7,9 +7,9 @@ import re
 import numpy as np
 import pytest
 
-from model.network import MLP
-from model.progress import ProgressBar
-from model.train import (
+from model.nn.network import MLP
+from model.training.progress import ProgressBar
+from model.training.train import (
     Split,
     TrainConfig,
     as_features,
@@ -138,7 +138,7 @@ def test_main_writes_weights_and_a_complete_card(mnist, tmp_path):
     assert card["weights_sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
     model = MLP.load(out)
     assert model.version == card["version"] and re.fullmatch(r"mlp-\d{8}-\d{6}-[0-9a-f]{8}", card["version"])
-    assert card["command"] == "python -m model.train " + " ".join(argv)
+    assert card["command"] == "python -m model.training.train " + " ".join(argv)
     assert card["architecture"]["layers"] == [784, 32, 10]
     assert card["hyperparameters"]["seed"] == 3 and card["hyperparameters"]["limit"] == 1500
     assert set(card["curves"][0]) >= {"epoch", "lr", "train_loss", "train_accuracy", "val_loss",

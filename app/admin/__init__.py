@@ -1,0 +1,1 @@
+"""Operator commands (python -m app.admin): feedback, retraining behind a gate, promotion and rollback."""

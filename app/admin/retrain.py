@@ -1,0 +1,240 @@
+"""Retrain on MNIST plus the users' drawings, and gate the candidate against the served model.
+
+The candidate is trained exactly like ``python -m model.training.train`` (same flags, same code), with
+the feedback drawings mixed into the training part, repeated K times since a few dozen drawings
+would otherwise drown among 55,000 MNIST digits. A fixed share of the drawings (chosen by a hash
+of their id, so a drawing stays on its side as more arrive) is held out to measure whether the
+model learned the users' handwriting rather than memorised it.
+
+Nothing is visible until the end: the candidate is written into a staging folder inside
+models/ and renamed into place in one step, so Ctrl-C or a crash leaves models/ as it was.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import shlex
+import signal
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+
+from app.feedback.store import FeedbackStore
+from app.serving.model_registry import CARD_NAME, WEIGHTS_NAME, ModelRegistry, load_servable
+from app.admin.text_table import format_table
+from model.artifacts.card import write_json_atomic
+from model.nn.metrics import loss_and_accuracy
+from model.nn.network import MLP, ModelFileError
+from model.training.train import TrainConfig, as_features, as_labels, load_data, train_and_save
+
+log = logging.getLogger("app.admin")
+MNIST_TEST, FEEDBACK_HOLDOUT = "MNIST test", "feedback holdout"
+
+
+def holdout_mask(ids: np.ndarray, fraction: float) -> np.ndarray:
+    """Which feedback rows are held out: a stable hash of each id (splitmix64) below fraction."""
+    z = np.asarray(ids, dtype=np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) / 2.0**53 < fraction
+
+
+@dataclass
+class FeedbackSplit:
+    train_x: np.ndarray  # uint8 (n, 28, 28)
+    train_y: np.ndarray
+    holdout_x: np.ndarray
+    holdout_y: np.ndarray
+
+
+def split_feedback(store: FeedbackStore, holdout: float) -> FeedbackSplit:
+    ids, images, labels = store.arrays()
+    held = holdout_mask(ids, holdout)
+    return FeedbackSplit(images[~held], labels[~held], images[held], labels[held])
+
+
+def repeated(x: np.ndarray, y: np.ndarray, times: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The drawings `times` times over (None if there is nothing to add)."""
+    if times < 1 or len(y) == 0:
+        return None
+    return np.concatenate([x] * times), np.concatenate([y] * times)
+
+
+# -- the gate --------------------------------------------------------------------
+@dataclass
+class GateRow:
+    name: str
+    size: int
+    active: float | None  # accuracy in [0, 1]; None: no active model or empty set
+    candidate: float | None
+
+    @property
+    def change_points(self) -> float | None:
+        if self.active is None or self.candidate is None:
+            return None
+        return 100.0 * (self.candidate - self.active)
+
+
+@dataclass
+class GateReport:
+    active_version: str
+    candidate_version: str
+    tolerance_points: float
+    rows: list[GateRow]
+    reasons: list[str] = field(default_factory=list)  # why the candidate is refused
+
+    @property
+    def passed(self) -> bool:
+        return not self.reasons
+
+    def table(self) -> str:
+        def pct(v: float | None) -> str:
+            return "-" if v is None else f"{100 * v:.2f}%"
+
+        rows = [
+            (r.name, r.size, pct(r.active), pct(r.candidate),
+             "-" if r.change_points is None else f"{r.change_points:+.2f}")
+            for r in self.rows
+        ]
+        return format_table(
+            ["set", "images", f"active ({self.active_version})", f"candidate ({self.candidate_version})",
+             "change (points)"], rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "active_version": self.active_version,
+            "tolerance_points": self.tolerance_points,
+            "sets": {r.name: {"size": r.size, "active": r.active, "candidate": r.candidate} for r in self.rows},
+            "passed": self.passed,
+            "reasons": self.reasons,
+        }
+
+
+def accuracy(model: MLP, x: np.ndarray, y: np.ndarray) -> float | None:
+    return loss_and_accuracy(model, x, y)[1] if len(y) else None
+
+
+def run_gate(
+    active: MLP | None, active_version: str, candidate: MLP, candidate_version: str,
+    sets: dict[str, tuple[np.ndarray, np.ndarray]], tolerance_points: float,
+) -> GateReport:
+    """Candidate vs active on every non-empty set; refused if worse by more than the tolerance."""
+    rows = [
+        GateRow(name, len(y), None if active is None else accuracy(active, x, y), accuracy(candidate, x, y))
+        for name, (x, y) in sets.items()
+    ]
+    report = GateReport(active_version, candidate_version, tolerance_points, rows)
+    if active is None:
+        report.reasons.append(f"the served model {active_version} cannot be loaded to compare with")
+    for row in rows:
+        if row.change_points is not None and row.change_points < -tolerance_points:
+            report.reasons.append(
+                f"{row.change_points:+.2f} points on {row.name} (tolerance {tolerance_points:.2f})")
+    return report
+
+
+# -- the whole run ---------------------------------------------------------------
+@contextlib.contextmanager
+def interrupts_ignored() -> Iterator[None]:
+    """The last two renames run to the end even if Ctrl-C comes in between."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def add_retrain_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("feedback and gate")
+    g.add_argument("--feedback-oversample", type=int, default=10, metavar="K",
+                   help="repeat each feedback drawing K times in the training set (0: MNIST only; default 10)")
+    g.add_argument("--feedback-holdout", type=float, default=0.2, metavar="FRACTION",
+                   help="share of feedback drawings kept out of training to judge the candidate (default 0.2)")
+    g.add_argument("--tolerance", type=float, default=0.2, metavar="POINTS",
+                   help="the candidate may be this many accuracy points worse than the served model on "
+                        "each set and still be promoted (default 0.2)")
+    g.add_argument("--force", action="store_true",
+                   help="promote even if the gate refuses (said so in the log)")
+    g.add_argument("--no-promote", action="store_true",
+                   help="store the candidate and show the gate, but leave the served model alone")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def check_retrain_arguments(args: argparse.Namespace) -> str | None:
+    if args.feedback_oversample < 0:
+        return "--feedback-oversample cannot be negative"
+    if not 0.0 <= args.feedback_holdout < 1.0:
+        return "--feedback-holdout must be in [0, 1)"
+    if args.tolerance < 0:
+        return "--tolerance cannot be negative"
+    return None
+
+
+def run_retrain(args: argparse.Namespace, config: TrainConfig, registry: ModelRegistry,
+                store: FeedbackStore, argv: list[str]) -> int:
+    """Train, gate, store, maybe promote; returns the exit status."""
+    active_version = registry.active_version()
+    try:
+        active: MLP | None = load_servable(registry.path_of(active_version))
+    except ModelFileError as exc:
+        log.error("served model %s cannot be loaded: %s", active_version, exc)
+        active = None
+    feedback = split_feedback(store, args.feedback_holdout)
+    extra = repeated(feedback.train_x, feedback.train_y, args.feedback_oversample)
+    log.info("feedback: %d drawings for training (x%d), %d held out; served model: %s",
+             len(feedback.train_y), args.feedback_oversample, len(feedback.holdout_y), active_version)
+    staging = None
+    try:
+        mnist = load_data(args)
+        staging = registry.staging_dir()
+        model, card = train_and_save(config, mnist, staging / WEIGHTS_NAME, extra=extra, progress=not args.quiet,
+                                     command="python -m app.admin " + shlex.join(argv))
+        test_x, test_y = as_features(mnist.test_images), as_labels(mnist.test_labels, len(mnist.test_labels))
+        holdout_x = np.divide(feedback.holdout_x.reshape(-1, 784), 255, dtype=np.float32)
+        version = card["version"]
+        report = run_gate(active, active_version, model, version,
+                          {MNIST_TEST: (test_x, test_y), FEEDBACK_HOLDOUT: (holdout_x, feedback.holdout_y)},
+                          args.tolerance)
+        promote, decision = decide(report, args)
+        card["parent_version"] = active_version
+        card["feedback"] = {"train": len(feedback.train_y), "holdout": len(feedback.holdout_y),
+                            "oversample": args.feedback_oversample, "holdout_fraction": args.feedback_holdout}
+        card["gate"] = {**report.to_dict(), "decision": decision}
+        write_json_atomic(staging / CARD_NAME, card)
+        print(report.table())
+        with interrupts_ignored():
+            registry.add(staging, version)
+            if promote:
+                registry.promote(version, note=f"retrain: {decision}")
+    except BaseException as exc:
+        if staging is not None:
+            registry.discard(staging)
+        if not isinstance(exc, KeyboardInterrupt):
+            raise
+        print(file=sys.stderr)
+        log.warning("interrupted: nothing was changed (no new version, served model still %s)", active_version)
+        return 130
+    if promote:
+        log.info("promoted %s (%s); workers switch to it within a second", version, decision)
+    else:
+        log.info("%s: %s stored but not served (python -m app.admin models promote %s)",
+                 decision, version, version)
+    return 0 if promote or args.no_promote else 3
+
+
+def decide(report: GateReport, args: argparse.Namespace) -> tuple[bool, str]:
+    """(promote?, what the log and the card say)."""
+    if report.passed:
+        if args.no_promote:
+            return False, "passed the gate, not promoted (--no-promote)"
+        return True, "passed the gate"
+    why = "; ".join(report.reasons)
+    if args.force and not args.no_promote:
+        log.warning("gate refused the candidate (%s); promoting it anyway because of --force", why)
+        return True, f"refused by the gate ({why}), promoted by --force"
+    log.warning("gate refused the candidate: %s", why)
+    return False, f"refused by the gate ({why})"

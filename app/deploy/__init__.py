@@ -1,0 +1,1 @@
+"""Deployment: gunicorn's configuration and its deadline-keeping worker."""

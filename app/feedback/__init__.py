@@ -1,0 +1,1 @@
+"""The feedback store: users' corrected drawings in SQLite."""

@@ -1,0 +1,1 @@
+"""HTTP routes (blueprints): the page, /predict, /feedback, the OpenAPI document."""

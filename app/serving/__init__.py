@@ -1,0 +1,1 @@
+"""Serving state: the one model holder per worker, the model registry and its change watcher."""

@@ -1,0 +1,171 @@
+"""The one model a worker serves, loaded once, replaceable in a single assignment.
+
+Requests read ``holder.current`` once and use that snapshot throughout, so the network,
+its version and its card always belong together even if a hot swap assigns a new
+snapshot in the middle of the request.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from app.serving.model_registry import ChangeWatcher, ModelRegistry, RegistryError, file_signature, load_servable
+from model.nn.network import MLP, ModelFileError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    network: MLP
+    version: str
+    sha256: str
+    card: dict[str, Any] | None = field(default=None, compare=False)
+    path: Path | None = field(default=None, compare=False)  # the file it was loaded from
+
+    def predict_proba(self, vector: np.ndarray) -> np.ndarray:
+        """Probabilities (10,) for one (784,) input."""
+        return self.network.predict_proba(vector[None, :])[0]
+
+    def describe(self) -> dict[str, Any]:
+        """What /api/model serves: the loaded file's identity plus its model card."""
+        return {
+            "version": self.version,
+            "sha256": self.sha256,
+            "architecture": dict(self.network.spec),
+            "metadata": dict(self.network.metadata),
+            "card": self.card,
+            "pid": os.getpid(),  # which worker answered: each one swaps models on its own
+        }
+
+
+def load_model(weights_path: str | Path) -> LoadedModel:
+    """Load weights (raises ModelFileError with a clear message) and the card beside them."""
+    weights_path = Path(weights_path)
+    network = load_servable(weights_path)  # MLP.load's checks + 784 inputs, 10 classes
+    card = read_card(weights_path.with_suffix(".json"))
+    return LoadedModel(network=network, version=network.version, sha256=network.sha256 or "", card=card,
+                       path=weights_path)
+
+
+def read_card(path: Path) -> dict[str, Any] | None:
+    """The model card, or None if absent or unreadable (the weights alone are enough to serve)."""
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring unreadable model card %s: %s", path, exc)
+        return None
+    if not isinstance(card, dict):
+        log.warning("ignoring model card %s: not a JSON object", path)
+        return None
+    return card
+
+
+class ModelHolder:
+    """Holds the current LoadedModel; a reload replaces it with one attribute assignment.
+
+    It watches the file it serves: the registry's active version, which is the shipped
+    weights until something is promoted. ``refresh`` (run before each request) stat()s the
+    pointer and that file at most once per interval; when either changed (replaced, rewritten
+    in place, deleted, chmod-ed) the file is read and validated completely before the single
+    assignment. A file that cannot be served (missing, corrupt, half-written, unreadable, not a
+    regular file) is refused with one log line per change, ``refused`` says why, and the last
+    good model keeps serving until a good file appears. ``on_reload("ok" | "refused")`` is
+    called after each such attempt (e.g. to count them).
+
+    A worker that starts while no file can be served (e.g. gunicorn replacing a crashed worker
+    after the file went bad) holds ``current = None`` instead of failing to boot, which would
+    make gunicorn halt every worker: /predict then answers 503 until a good file appears.
+    """
+
+    def __init__(self, weights_path: str | Path, registry: ModelRegistry | None = None,
+                 check_interval: float = 1.0, on_reload: Callable[[str], None] | None = None) -> None:
+        self.weights_path = Path(weights_path)
+        self.registry = registry
+        self.on_reload = on_reload
+        self.refused: str | None = None  # why the watched file is not served; None when it is
+        self._pointer_signature: object = ()  # forces reading the pointer on the first look
+        self._watched: Path | RegistryError = self.weights_path
+        self._swap = threading.Lock()
+        # Watch before the first read, so a change in between is not missed.
+        self.watcher = ChangeWatcher(self._on_disk, check_interval)
+        self.current: LoadedModel | None = self._load_first()
+
+    @property
+    def watched_path(self) -> Path | None:
+        """The file this worker should serve (None if the registry's pointer is unusable)."""
+        return self._watched if isinstance(self._watched, Path) else None
+
+    def _on_disk(self) -> tuple:
+        """The watched file's signature; the pointer is read only when its own signature changed."""
+        if self.registry is not None:
+            pointer = file_signature(self.registry.pointer)
+            if pointer != self._pointer_signature:
+                self._pointer_signature = pointer
+                try:
+                    self._watched = self.registry.active_path()
+                except RegistryError as exc:
+                    self._watched = exc
+        path = self.watched_path
+        return (self._pointer_signature, str(self._watched), file_signature(path) if path else None)
+
+    def _load_watched(self) -> LoadedModel:
+        if isinstance(self._watched, RegistryError):
+            raise self._watched
+        return load_model(self._watched)
+
+    def _load_first(self) -> LoadedModel | None:
+        try:
+            return self._load_watched()
+        except Exception as exc:  # noqa: BLE001 - see reload()
+            self.refused = str(exc)
+        if self.watched_path != self.weights_path:
+            log.error("the promoted model cannot be served (%s); serving %s instead", self.refused, self.weights_path)
+            try:
+                return load_model(self.weights_path)
+            except Exception as exc:  # noqa: BLE001
+                self.refused += f"; and {exc}"
+        log.error("pid %d: no model can be served: %s; /predict answers 503 until a good file appears",
+                  os.getpid(), self.refused)
+        return None
+
+    def refresh(self) -> None:
+        """Swap in the watched file's model if it changed since the last look."""
+        if not self._swap.acquire(blocking=False):
+            return  # another thread of this worker is already looking
+        try:
+            if self.watcher.changed():
+                self.reload()
+        finally:
+            self._swap.release()
+
+    def reload(self) -> str:
+        """Load the watched file now: "ok" (served, or already was) or "refused" (old model stays)."""
+        try:
+            loaded = self._load_watched()
+        except Exception as exc:  # noqa: BLE001 - no file on disk may take a serving worker down
+            self.refused = str(exc)
+            log.error("pid %d: not switching models: %s; still serving %s", os.getpid(), exc,
+                      self.current.version if self.current else "nothing (503)")
+            result = "refused"
+        else:
+            self.refused = None
+            if self.current is None or loaded.sha256 != self.current.sha256:
+                self.current = loaded
+                log.info("pid %d: now serving model %s from %s", os.getpid(), loaded.version, self._watched)
+            result = "ok"
+        if self.on_reload is not None:
+            self.on_reload(result)
+        return result
+
+
+__all__ = ["LoadedModel", "ModelFileError", "ModelHolder", "load_model", "read_card"]

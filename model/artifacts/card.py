@@ -1,0 +1,130 @@
+"""The model card: what a trained model is, how it was made and how well it does.
+
+Written next to the weights (``weights/mlp.json`` beside ``weights/mlp.npz``), atomically,
+after the weights, so the card's SHA-256 always names the file it sits beside.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from model.training.blas import current_threads
+from model.data.mnist import MNIST_SHA256
+from model.nn.network import MLP, atomic_write_bytes
+
+if TYPE_CHECKING:
+    from model.training.train import Split, TrainConfig
+
+
+def array_sha256(*arrays: np.ndarray) -> str:
+    """SHA-256 over arrays' dtype, shape and bytes: names exactly the data a model saw."""
+    digest = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        digest.update(f"{a.dtype.str}{a.shape}".encode())
+        digest.update(memoryview(a).cast("B"))
+    return digest.hexdigest()
+
+
+def params_sha256(model: MLP) -> str:
+    return array_sha256(*model.state().values())
+
+
+def make_version(model: MLP, created: dt.datetime) -> str:
+    """Unique and readable: creation time plus a hash of the parameters."""
+    return f"mlp-{created:%Y%m%d-%H%M%S}-{params_sha256(model)[:8]}"
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, allow_nan=False) + "\n").encode())
+
+
+def card_path_for(weights: str | os.PathLike) -> Path:
+    return Path(weights).with_suffix(".json")
+
+
+def strip_arrays(report: dict[str, Any]) -> dict[str, Any]:
+    """A classification report without its per-image arrays (probabilities, predictions)."""
+    return {k: v for k, v in report.items() if not isinstance(v, np.ndarray)}
+
+
+def _json_floats(obj: Any) -> Any:
+    """NaN (e.g. the accuracy of a class absent from a tiny --limit run) becomes null."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _json_floats(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_json_floats(v) for v in obj]
+    return obj
+
+
+def build_card(
+    model: MLP, config: TrainConfig, history: dict[str, Any], *, version: str, created: dt.datetime,
+    weights_sha256: str, command: str | None, data: dict[str, Any], test: dict[str, Any] | None,
+    validation: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The model card: what the model is, how it was made and how well it does."""
+    kept = history["kept_epoch"]
+    return _json_floats({
+        "version": version,
+        "created_at": created.isoformat(timespec="seconds"),
+        "weights_sha256": weights_sha256,
+        "architecture": {
+            **model.spec,
+            "layers": [model.spec["input_size"], *model.spec["hidden_sizes"], model.spec["num_classes"]],
+            "parameters": model.num_parameters(),
+        },
+        "hyperparameters": config.to_dict(),
+        "command": command,
+        "data": data,
+        "validation_accuracy": None if validation is None else validation["accuracy"],
+        "test_accuracy": None if test is None else test["accuracy"],
+        "validation": validation,
+        "test": test,
+        "best_epoch": history["best_epoch"],
+        "kept_epoch": kept,
+        "curves": history["epochs"],
+        "training_seconds": history["train_seconds"],
+        "blas_threads": current_threads(),
+        "numpy_version": np.__version__,
+    })
+
+
+def save_model_and_card(model: MLP, card_fields: dict[str, Any], out: Path) -> dict[str, Any]:
+    """Save weights (atomic) with the version in their metadata, then the card (atomic)."""
+    created = card_fields.pop("created", None) or dt.datetime.now(dt.timezone.utc).astimezone()
+    version = make_version(model, created)
+    metadata = {
+        "version": version,
+        "created_at": created.isoformat(timespec="seconds"),
+        "test_accuracy": None if card_fields.get("test") is None else card_fields["test"]["accuracy"],
+    }
+    sha = model.save(out, metadata=metadata)
+    card = build_card(model, version=version, created=created, weights_sha256=sha, **card_fields)
+    write_json_atomic(card_path_for(out), card)
+    return card
+
+
+def data_description(mnist: Any, config: TrainConfig, split: Split, test_x: np.ndarray,
+                     test_y: np.ndarray, extra_size: int = 0) -> dict[str, Any]:
+    return {
+        "source": "MNIST via model.data.load_mnist",
+        "files_sha256": dict(MNIST_SHA256),
+        "train_size": len(split.train_x),
+        "val_size": len(split.val_x),
+        "extra_size": extra_size,
+        "test_size": len(test_x),
+        "split_seed": config.seed,
+        "train_sha256": array_sha256(split.train_x, split.train_y),
+        "val_sha256": array_sha256(split.val_x, split.val_y),
+        "test_sha256": array_sha256(test_x, test_y),
+    }

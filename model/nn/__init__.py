@@ -1,0 +1,1 @@
+"""The network itself: layers, losses, the MLP, optimisers, schedules and metrics (NumPy only: no files, no argv)."""

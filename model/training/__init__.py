@@ -1,0 +1,1 @@
+"""Training: configuration, the loop, augmentation, evaluation, the lab's study, BLAS threads, progress."""
