@@ -6,6 +6,7 @@ from typing import Any, Mapping
 from flask import Flask, Response
 
 from app.middleware import access_log, metrics, request_id, security_headers
+from app.middleware.body_guard import guard_body
 from app.middleware.errors import register_error_handlers
 from app.middleware.json_limits import BoundedJSONProvider
 from app.settings import REPO_ROOT, settings_from_env
@@ -64,4 +65,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     feedback_api.init_app(app)
     rate_limits.init_app(app)  # after the limited routes are registered
     app.cli.add_command(admin_command)
+    app.wsgi_app = guard_body(app.wsgi_app)  # type: ignore[method-assign]  # every body reader: 4xx, not 500
     return app
