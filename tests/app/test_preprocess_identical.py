@@ -2,7 +2,7 @@
 
 tests/app/data/preprocess_golden.json holds the digests of every stage's output on the test
 drawings (tests/app/preprocess_golden.py), written before the rewrite: ink image, digit crop,
-20 px digit, model vector and preview PNG, for 74 files in every mode and encoding the service takes.
+20 px digit, model vector and preview PNG, for 81 files in every mode and encoding the service takes.
 """
 from __future__ import annotations
 
