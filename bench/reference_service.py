@@ -6,12 +6,12 @@ mass at the centre of 28x28, [0, 1] float32), the same weights file read with np
 dense forward pass. No limits, request ids, metrics, access log or security headers.
 Served by bench/side_by_side.py as `gunicorn -w <cores> bench.reference_service:app` (sync workers).
 """
+import io
 import os
 
 import numpy as np
 from flask import Flask, jsonify, request
 from PIL import Image, ImageOps
-import io
 
 app = Flask(__name__)
 _w = np.load(os.environ.get("DIGIT_CANVAS_WEIGHTS", "weights/mlp.npz"))
@@ -24,7 +24,7 @@ def preprocess(image: Image.Image) -> np.ndarray:
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, rgba)
     grey = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
-    if np.median(grey) > 0.5:  # dark ink on light paper
+    if grey.mean() > 0.5:  # dark ink on light paper
         grey = 1.0 - grey
     grey[grey < 0.15] = 0.0  # faint noise
     ys, xs = np.nonzero(grey)

@@ -22,13 +22,14 @@ class RequestFraming:
     O(n) over the request, not O(n^2).
     """
 
-    __slots__ = ("header_end", "searched", "body_end", "chunk_at")
+    __slots__ = ("header_end", "searched", "body_end", "chunk_at", "whole")
 
     def __init__(self) -> None:
         self.header_end: int | None = None  # index just past the blank line ending the headers
         self.searched = 0  # where the search for that blank line resumes
         self.body_end: int | None = None  # Content-Length framing: index just past the body
         self.chunk_at: int | None = None  # chunked framing: start of the next chunk-size line
+        self.whole = False  # ready because every byte of a well-formed request is here (not from doubt)
 
     def ready(self, buf: bytes | bytearray) -> bool:
         if self.header_end is None:
@@ -41,7 +42,8 @@ class RequestFraming:
             if framing is True:
                 return True
         if self.body_end is not None:
-            return len(buf) >= self.body_end
+            self.whole = len(buf) >= self.body_end
+            return self.whole
         return self.chunks_ready(buf)
 
     def body_framing(self, head: bytes) -> bool | None:
@@ -68,6 +70,7 @@ class RequestFraming:
             self.chunk_at = self.header_end
             return None
         if not lengths:
+            self.whole = True
             return True  # a request without a body
         if not lengths[0].isdigit() or len(lengths[0]) > 18:
             return True
@@ -88,9 +91,8 @@ class RequestFraming:
             size = int(size_field, 16)
             if size == 0:  # the last chunk; then trailer lines and a blank line
                 self.chunk_at = at
-                if buf[line_end + 2:line_end + 4] == b"\r\n":
-                    return True
-                return buf.find(b"\r\n\r\n", line_end) >= 0 or len(buf) - line_end > 64 * MAX_LINE
+                self.whole = buf[line_end + 2:line_end + 4] == b"\r\n" or buf.find(b"\r\n\r\n", line_end) >= 0
+                return self.whole or len(buf) - line_end > 64 * MAX_LINE
             data_end = line_end + 2 + size
             if len(buf) < data_end + 2:
                 self.chunk_at = at

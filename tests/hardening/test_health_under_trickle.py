@@ -78,3 +78,25 @@ def test_healthz_answers_within_100_ms_while_clients_trickle_bodies(server: Live
         sender.join(timeout=HANG)
         for sock in socks:
             sock.close()
+
+
+def test_clients_that_stop_reading_their_answers_do_not_stall_the_probe(server: LiveServer) -> None:
+    """Pipelined requests from clients with a tiny receive window that never read: their answers
+    back up in the socket; /predict and /healthz for everyone else still answer at once."""
+    stalled = []
+    for _ in range(3):
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(READ_TIMEOUT + HANG)
+        sock.connect((server.host, server.port))
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 400)
+        stalled.append(sock)
+    try:
+        time.sleep(0.5)
+        times = [probe(server) for _ in range(6)]
+        assert max(times) < PROBE_DEADLINE, [round(t * 1000, 1) for t in times]
+        response = server.request("POST", "/predict", PNG, {"Content-Type": "image/png"}, timeout=HANG)
+        assert response.status == 200 and json.loads(response.body)["digit"] == 1
+    finally:
+        for sock in stalled:
+            sock.close()
