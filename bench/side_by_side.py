@@ -19,7 +19,6 @@ import argparse
 import http.client
 import os
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -31,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
-from request_speed import BROWSER_PAYLOAD, run_clients, run_wrk  # noqa: E402
+from request_speed import BROWSER_PAYLOAD, run_clients, run_wrk, stop_process  # noqa: E402
 
 HEADERS = {"Content-Type": "image/png"}
 
@@ -74,13 +73,7 @@ class Served:
         return Path(self.log.name).read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_process(self.proc)
         self.log.close()
 
 
