@@ -195,13 +195,22 @@ def ink_lut(background: int, peak: int) -> np.ndarray:
 
 def digit_crop(ink: np.ndarray) -> np.ndarray:
     """The ink cropped to the digit, small specks apart from it left out; EmptyImage if there is none."""
-    if int(ink.sum(dtype=np.int64)) < MIN_INK_PIXELS * 255:
+    columns = ink.sum(axis=0, dtype=np.int32)  # one pass over the ink; the totals come from profiles
+    if int(columns.sum(dtype=np.int64)) < MIN_INK_PIXELS * 255:
         raise EmptyImage("the image has no ink: draw a digit first")
-    left, right = main_span(ink.sum(axis=0, dtype=np.int32))
-    top, bottom = main_span(ink[:, left:right].sum(axis=1, dtype=np.int32))
-    left, right = main_span(ink[top:bottom].sum(axis=0, dtype=np.int32))
+    left, right = main_span(columns)
+    rows = ink[:, left:right].sum(axis=1, dtype=np.int32)
+    top, bottom = main_span(rows)
+    if (top, bottom) != (0, ink.shape[0]):  # rows were dropped: the columns' span may shrink
+        columns = ink[top:bottom].sum(axis=0, dtype=np.int32)
+    left2, right2 = main_span(columns)
+    if (left2, right2) == (left, right):
+        ink_total = int(rows[top:bottom].sum(dtype=np.int64))
+    else:
+        left, right = left2, right2
+        ink_total = int(columns[left:right].sum(dtype=np.int64))
     crop = ink[top:bottom, left:right]
-    if int(crop.sum(dtype=np.int64)) < MIN_INK_PIXELS * 255:
+    if ink_total < MIN_INK_PIXELS * 255:
         raise EmptyImage("the image has almost no ink: draw a digit first")
     return crop
 
