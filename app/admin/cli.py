@@ -34,7 +34,7 @@ from app.serving.model_registry import SHIPPED, ModelRegistry, RegistryError
 from app.admin.retrain import FEEDBACK_HOLDOUT, add_retrain_arguments, check_retrain_arguments, run_retrain
 from app.admin.text_table import format_table
 from model.training.blas import THREAD_ENV_VARS, threads_from_argv
-from model.nn.network import ModelFileError
+from model.artifacts.weights_file import ModelFileError
 from model.training.train import QUICK, add_training_arguments, config_from_args
 
 log = logging.getLogger("app.admin")

@@ -27,7 +27,8 @@ from app.serving.model_registry import CARD_NAME, WEIGHTS_NAME, ModelRegistry, l
 from app.admin.text_table import format_table
 from model.artifacts.card import write_json_atomic
 from model.nn.metrics import loss_and_accuracy
-from model.nn.network import MLP, ModelFileError
+from model.artifacts.weights_file import ModelFileError
+from model.nn.network import MLP
 from model.training.train import TrainConfig, as_features, as_labels, load_data, train_and_save
 
 log = logging.getLogger("app.admin")

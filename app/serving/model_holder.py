@@ -17,7 +17,8 @@ from typing import Any, Callable
 import numpy as np
 
 from app.serving.model_registry import ChangeWatcher, ModelRegistry, RegistryError, file_signature, load_servable
-from model.nn.network import MLP, ModelFileError
+from model.artifacts.weights_file import ModelFileError
+from model.nn.network import MLP
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class LoadedModel:
 def load_model(weights_path: str | Path) -> LoadedModel:
     """Load weights (raises ModelFileError with a clear message) and the card beside them."""
     weights_path = Path(weights_path)
-    network = load_servable(weights_path)  # MLP.load's checks + 784 inputs, 10 classes
+    network = load_servable(weights_path)  # weights_file.load's checks + 784 inputs, 10 classes
     card = read_card(weights_path.with_suffix(".json"))
     return LoadedModel(network=network, version=network.version, sha256=network.sha256 or "", card=card,
                        path=weights_path)

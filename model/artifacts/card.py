@@ -17,7 +17,9 @@ import numpy as np
 
 from model.training.blas import current_threads
 from model.data.mnist import MNIST_SHA256
-from model.nn.network import MLP, atomic_write_bytes
+from model.artifacts import weights_file
+from model.artifacts.weights_file import atomic_write_bytes
+from model.nn.network import MLP
 
 if TYPE_CHECKING:
     from model.training.train import Split, TrainConfig
@@ -108,7 +110,7 @@ def save_model_and_card(model: MLP, card_fields: dict[str, Any], out: Path) -> d
         "created_at": created.isoformat(timespec="seconds"),
         "test_accuracy": None if card_fields.get("test") is None else card_fields["test"]["accuracy"],
     }
-    sha = model.save(out, metadata=metadata)
+    sha = weights_file.save(model, out, metadata=metadata)
     card = build_card(model, version=version, created=created, weights_sha256=sha, **card_fields)
     write_json_atomic(card_path_for(out), card)
     return card

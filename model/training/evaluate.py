@@ -23,7 +23,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from model.nn.metrics import classification_report
-from model.nn.network import MLP, ModelFileError
+from model.artifacts import weights_file
+from model.artifacts.weights_file import ModelFileError
+from model.nn.network import MLP
 from model.artifacts.png import encode_png, tile
 from model.training.train import (
     DEFAULT_OUT,
@@ -90,7 +92,7 @@ def save_error_images(images: np.ndarray, errors: list[dict[str, Any]], folder: 
 
 def evaluate_weights(args: argparse.Namespace) -> int:
     try:
-        model = MLP.load(args.weights)
+        model = weights_file.load(args.weights)
     except ModelFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ from PIL import Image
 from app.feedback.store import FeedbackStore, encode_original
 from app.serving.model_registry import SHIPPED, load_servable
 from app.admin.retrain import GateReport, decide, holdout_mask, run_gate
+from model.artifacts import weights_file
 from model.data.mnist import load_mnist
 from tests.feedback.conftest import start_module, tiny_model
 
@@ -141,7 +142,7 @@ def test_retrain_learns_feedback_gate_promotes_and_refuses_rollback_restores(adm
 def test_ctrl_c_during_training_changes_nothing(registry, mnist):
     v1 = "v1"
     staging = registry.staging_dir()
-    tiny_model(v1).save(staging / "mlp.npz")
+    weights_file.save(tiny_model(v1), staging / "mlp.npz")
     registry.add(staging, v1)
     registry.promote(v1)
     before = sorted(p.name for p in registry.root.iterdir())

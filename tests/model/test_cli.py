@@ -13,6 +13,7 @@ from PIL import Image
 
 from model.training.evaluate import confident_errors, cross_validate
 from model.nn.metrics import classification_report
+from model.artifacts import weights_file
 from model.nn.network import MLP
 from model.artifacts.png import encode_png, tile
 from model.training.train import TrainConfig, as_features, as_labels
@@ -47,7 +48,7 @@ def test_train_cli_runs_end_to_end(trained):
 
 def test_evaluate_prints_the_accuracy_of_the_model(trained, mnist, tmp_path):
     out, _ = trained
-    model = MLP.load(out)
+    model = weights_file.load(out)
     x, y = as_features(mnist.test_images), as_labels(mnist.test_labels, 10000)
     correct = int(np.sum(model.predict(x) == y))
     proc = run("model.training.evaluate", str(out), "--top", "5", "--save-errors", str(tmp_path / "errors"))

@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pytest
 
+from model.artifacts import weights_file
 from model.nn.network import MLP
 from model.training.progress import ProgressBar
 from model.training.train import (
@@ -136,7 +137,7 @@ def test_main_writes_weights_and_a_complete_card(mnist, tmp_path):
                 "kept_epoch", "curves", "training_seconds"):
         assert card[key] is not None, key
     assert card["weights_sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
-    model = MLP.load(out)
+    model = weights_file.load(out)
     assert model.version == card["version"] and re.fullmatch(r"mlp-\d{8}-\d{6}-[0-9a-f]{8}", card["version"])
     assert card["command"] == "python -m model.training.train " + " ".join(argv)
     assert card["architecture"]["layers"] == [784, 32, 10]
@@ -163,7 +164,7 @@ def test_train_and_save_mixes_extra_images_and_describes_them(mnist, tmp_path):
     model, card = train_and_save(config, mnist, tmp_path / "cand.npz", command="admin retrain", extra=extra,
                                  progress=False)
     assert card["data"]["extra_size"] == 40 and card["data"]["train_size"] == 900 + 40
-    assert card["command"] == "admin retrain" and MLP.load(tmp_path / "cand.npz").version == card["version"]
+    assert card["command"] == "admin retrain" and weights_file.load(tmp_path / "cand.npz").version == card["version"]
     assert 0 < card["test_accuracy"] <= 1 and card["test"]["n"] == 10000
 
 
