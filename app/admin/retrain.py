@@ -1,6 +1,6 @@
 """Retrain on MNIST plus the users' drawings, and gate the candidate against the served model.
 
-The candidate is trained exactly like ``python -m model.training.train`` (same flags, same code), with
+The candidate is trained exactly like ``python -m model.cli.train`` (same flags, same code), with
 the feedback drawings mixed into the training part, repeated K times since a few dozen drawings
 would otherwise drown among 55,000 MNIST digits. A fixed share of the drawings (chosen by a hash
 of their id, so a drawing stays on its side as more arrive) is held out to measure whether the
@@ -29,7 +29,9 @@ from model.artifacts.card import write_json_atomic
 from model.nn.metrics import loss_and_accuracy
 from model.artifacts.weights_file import ModelFileError
 from model.nn.network import MLP
-from model.training.train import TrainConfig, as_features, as_labels, load_data, train_and_save
+from model.training.config import TrainConfig
+from model.training.loop import as_features, as_labels, train_and_save
+from model.training.options import load_data
 
 log = logging.getLogger("app.admin")
 MNIST_TEST, FEEDBACK_HOLDOUT = "MNIST test", "feedback holdout"

@@ -1,4 +1,4 @@
-"""model.training.train: learning, determinism, best-epoch checkpoint, data handling, the model card."""
+"""model.training.loop and the train CLI: learning, determinism, best-epoch checkpoint, data handling, the model card."""
 import hashlib
 import io
 import json
@@ -10,18 +10,10 @@ import pytest
 from model.artifacts import weights_file
 from model.nn.network import MLP
 from model.training.progress import ProgressBar
-from model.training.train import (
-    Split,
-    TrainConfig,
-    as_features,
-    build_parser,
-    config_from_args,
-    main,
-    parse_training_args,
-    split_train_val,
-    train,
-    train_and_save,
-)
+from model.cli.train import PROG, build_parser, main
+from model.training.config import TrainConfig
+from model.training.loop import Split, as_features, split_train_val, train, train_and_save
+from model.training.options import config_from_args, parse_training_argv
 
 SMALL = dict(hidden=(64,), epochs=3, batch_size=64, val_size=300, limit=2000, optimizer="sgd", augment=None)
 
@@ -113,15 +105,17 @@ def test_bad_training_data_is_refused_clearly(bad, message):
     (["--augment", "off", "--aug-scale", "0.9,1.1"], "--augment is off"),
     (["--augment", "on", "--aug-shear", "-1"], "shear"),
 ])
-def test_invalid_flags_give_clear_messages(flags, message):
-    args = parse_training_args(build_parser(), flags)
+def test_invalid_flags_give_clear_messages(flags, message, capsys):
+    args = build_parser().parse_args(flags)
     with pytest.raises(ValueError, match=message):
         config_from_args(args)
+    with pytest.raises(SystemExit) as stopped:  # the command line: exit 2 and the same message
+        parse_training_argv(build_parser(), flags)
+    assert stopped.value.code == 2 and re.search(message, capsys.readouterr().err)
 
 
 def test_quick_preset_can_be_overridden():
-    args = parse_training_args(build_parser(), ["--quick", "--epochs", "2"])
-    config = config_from_args(args)
+    _, config = parse_training_argv(build_parser(), ["--quick", "--epochs", "2"])
     assert config.epochs == 2 and config.hidden == (256, 128)
     assert config.optimizer == "sgd" and config.lr == 0.1 and config.augment is None
 
@@ -139,7 +133,7 @@ def test_main_writes_weights_and_a_complete_card(mnist, tmp_path):
     assert card["weights_sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
     model = weights_file.load(out)
     assert model.version == card["version"] and re.fullmatch(r"mlp-\d{8}-\d{6}-[0-9a-f]{8}", card["version"])
-    assert card["command"] == "python -m model.training.train " + " ".join(argv)
+    assert card["command"] == f"{PROG} " + " ".join(argv)
     assert card["architecture"]["layers"] == [784, 32, 10]
     assert card["hyperparameters"]["seed"] == 3 and card["hyperparameters"]["limit"] == 1500
     assert set(card["curves"][0]) >= {"epoch", "lr", "train_loss", "train_accuracy", "val_loss",
