@@ -31,12 +31,16 @@ from PIL import Image
 
 from app.feedback.store import FeedbackStore, FeedbackStoreError
 from app.serving.model_registry import SHIPPED, ModelRegistry, RegistryError
-from app.admin.retrain import FEEDBACK_HOLDOUT, add_retrain_arguments, check_retrain_arguments, run_retrain
+from app.admin.retrain import (
+    FEEDBACK_HOLDOUT,
+    add_retrain_arguments,
+    check_retrain_arguments,
+    retrain_config,
+    run_retrain,
+)
 from app.admin.text_table import format_table
 from model.artifacts.weights_file import ModelFileError
-from model.training import blas
-from model.training.config import QUICK
-from model.training.options import add_training_arguments, config_from_args
+from model.training.options import add_training_arguments
 
 log = logging.getLogger("app.admin")
 REPO = Path(__file__).resolve().parents[2]
@@ -198,11 +202,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     problem = check_retrain_arguments(args)
     if problem:
         args.parser.error(problem)
-    try:
-        config = config_from_args(args)
-    except ValueError as exc:  # a training flag out of range (TrainConfig says which)
-        args.parser.error(str(exc))
-    blas.set_threads(args.threads, augmenting=config.augment is not None)
+    config = retrain_config(args)  # the train CLI's parsing: --quick, --threads, range errors
     return run_retrain(args, config, open_registry(args), open_store(args), args.argv)
 
 
@@ -269,8 +269,6 @@ def main(argv: Sequence[str] | None = None, instance: Path | None = None, weight
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(prog)
-    if "--quick" in argv:  # the same preset as model.cli.train; explicit flags still win
-        parser.retrain_parser.set_defaults(**QUICK)
     args = parser.parse_args(argv)
     args.argv = argv
     args.instance = args.instance or instance or default_instance()
