@@ -18,6 +18,7 @@ import numpy as np
 from app.serving.model_registry import ChangeWatcher, ModelRegistry, RegistryError, file_signature, load_servable
 from model.artifacts.card import card_path_for, read_card
 from model.artifacts.weights_file import ModelFileError
+from model.nn.calibration import calibrated_proba
 from model.nn.network import MLP
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,13 @@ class LoadedModel:
     path: Path | None = field(default=None, compare=False)  # the file it was loaded from
 
     def predict_proba(self, vector: np.ndarray) -> np.ndarray:
-        """Probabilities (10,) for one (784,) input."""
-        return self.network.predict_proba(vector[None, :])[0]
+        """Calibrated probabilities for one (784,) input: (10,), or (11,) when the file has a
+        "not a digit" output (model.nn.verdict reads both)."""
+        return calibrated_proba(self.network, vector)[0]
+
+    def predict_proba_batch(self, vectors: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities (n, 10 or 11) for (n, 784) inputs, in one forward pass."""
+        return calibrated_proba(self.network, vectors)
 
     def describe(self) -> dict[str, Any]:
         """What /api/model serves: the loaded file's identity plus its model card."""

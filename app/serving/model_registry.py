@@ -36,7 +36,7 @@ HISTORY_NAME = "HISTORY.jsonl"
 LOCK_NAME = ".lock"
 STAGING_PREFIX = ".staging-"
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-INPUT_SIZE, NUM_CLASSES = 784, 10
+INPUT_SIZE, NUM_CLASSES = 784, (10, 11)  # 10 digits, optionally "not a digit" (model.nn.verdict)
 
 
 class RegistryError(RuntimeError):
@@ -44,12 +44,13 @@ class RegistryError(RuntimeError):
 
 
 def load_servable(path: str | os.PathLike) -> MLP:
-    """Load and fully validate a weights file, and check it fits the app (784 in, 10 out)."""
+    """Load and fully validate a weights file, and check it fits the app (784 in, 10 digits out,
+    optionally an 11th "not a digit" output)."""
     model = weights_file.load(path)
-    if model.spec["input_size"] != INPUT_SIZE or model.spec["num_classes"] != NUM_CLASSES:
+    if model.spec["input_size"] != INPUT_SIZE or model.spec["num_classes"] not in NUM_CLASSES:
         raise ModelFileError(
             f"{path} maps {model.spec['input_size']} inputs to {model.spec['num_classes']} classes;"
-            f" the app needs {INPUT_SIZE} -> {NUM_CLASSES}"
+            f" the app needs {INPUT_SIZE} -> 10 (or 11 with a \"not a digit\" output)"
         )
     return model
 
