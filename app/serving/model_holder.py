@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 
 from app.serving.model_registry import ChangeWatcher, ModelRegistry, RegistryError, file_signature, load_servable
 from model.nn.network import MLP, ModelFileError
@@ -29,10 +28,6 @@ class LoadedModel:
     sha256: str
     card: dict[str, Any] | None = field(default=None, compare=False)
     path: Path | None = field(default=None, compare=False)  # the file it was loaded from
-
-    def predict_proba(self, vector: np.ndarray) -> np.ndarray:
-        """Probabilities (10,) for one (784,) input."""
-        return self.network.predict_proba(vector[None, :])[0]
 
     def describe(self) -> dict[str, Any]:
         """What /api/model serves: the loaded file's identity plus its model card."""

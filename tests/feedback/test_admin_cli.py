@@ -104,7 +104,7 @@ def test_the_same_commands_through_flask(registry, tmp_path):
            "DIGIT_CANVAS_WEIGHTS": str(registry.shipped)}
     flask = [sys.executable, "-m", "flask", "--app", "app", "admin"]
     run = lambda *args: subprocess.run([*flask, *args], cwd=ROOT, env=env, capture_output=True, text=True)  # noqa: E731
-    assert "usage: flask --app app admin" in run("--help").stdout
+    assert "Usage: flask --app app admin" in run("--help").stdout
     assert run("models", "promote", v1).returncode == 0
     assert registry.active_version() == v1
     assert run("models", "rollback").returncode == 0 and registry.active_version() == "shipped"
