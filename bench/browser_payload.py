@@ -21,9 +21,9 @@ sys.path.insert(0, str(REPO))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tests.browser.chromium import launch  # noqa: E402
-from tests.browser.drawing import DIGITS, draw_with_mouse, is_predict  # noqa: E402
-from tests.live_server import LiveServer  # noqa: E402
+from testkit.chromium import launch  # noqa: E402
+from testkit.browser_drawing import DIGITS, draw_with_mouse, is_predict  # noqa: E402
+from testkit.live_server import LiveServer  # noqa: E402
 
 DEFAULT_OUT = REPO / "bench" / "payloads" / "canvas_7_chromium.png"
 

@@ -28,7 +28,7 @@ from app.imaging.decode import decode_image  # noqa: E402
 from app.imaging.preprocess import WORK_SIZE, preprocess  # noqa: E402
 from model.data.mnist import load_mnist  # noqa: E402
 from model.nn.network import MLP  # noqa: E402
-from tests.app.drawings import STYLES, canvas_drawing  # noqa: E402
+from testkit.drawings import STYLES, canvas_drawing  # noqa: E402
 
 SEED = 20261127  # the seed of tests/app/test_accuracy.py
 

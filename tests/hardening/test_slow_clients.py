@@ -13,9 +13,9 @@ import threading
 import time
 
 from app.settings import REPO_ROOT
-from tests.app.drawings import canvas_png
-from tests.hardening.conftest import HANG, READ_TIMEOUT, assert_json_error, parse_responses, read_until_closed
-from tests.live_server import NO_RATE_LIMITS, LiveServer
+from testkit.drawings import canvas_png
+from tests.support.raw_http import HANG, READ_TIMEOUT, assert_json_error, parse_responses, read_until_closed
+from testkit.live_server import NO_RATE_LIMITS, LiveServer
 
 PNG = canvas_png("one")
 THREADS = 2 * 2
