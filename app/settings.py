@@ -126,8 +126,9 @@ def networks(env: Mapping[str, str], name: str, default: str) -> tuple[IPNetwork
 
 
 def resolve_path(path: str | os.PathLike) -> Path:
+    """An absolute path: a relative one is relative to the repository (not the cwd), normalised."""
     path = Path(path).expanduser()
-    return path if path.is_absolute() else REPO_ROOT / path
+    return path if path.is_absolute() else Path(os.path.normpath(REPO_ROOT / path))
 
 
 def positive_int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -45,7 +45,7 @@ class LiveServer:
     """
 
     def __init__(self, log_path: Path, workers: int = 2, env: dict[str, str] | None = None,
-                 startup_timeout: float = 60.0) -> None:
+                 startup_timeout: float = 60.0, config: Path = CONFIG) -> None:
         self.host = "127.0.0.1"
         self.port = free_port()
         self.url = f"http://{self.host}:{self.port}"
@@ -55,6 +55,7 @@ class LiveServer:
         self.env = {"DIGIT_CANVAS_WEIGHTS": str(WEIGHTS), "DIGIT_CANVAS_INSTANCE": str(self.log_path.parent / "instance"),
                     **base, "HOST": self.host, "PORT": str(self.port), "WEB_CONCURRENCY": str(workers), **(env or {})}
         self.startup_timeout = startup_timeout
+        self.config = config  # gunicorn's -c file: the deployment's own unless a test wraps it
         self.process: subprocess.Popen | None = None
         self.returncode: int | None = None
 
@@ -66,7 +67,7 @@ class LiveServer:
     def start(self) -> "LiveServer":
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", str(CONFIG), APP], cwd=REPO, env=self.env,
+                [sys.executable, "-m", "gunicorn", "-c", str(self.config), APP], cwd=REPO, env=self.env,
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
             )
         self._wait_ready()

@@ -7,10 +7,13 @@ Web service (Flask tutorial style): ``app``, ``client``; real gunicorn servers: 
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from click.testing import CliRunner
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from app import create_app
@@ -18,7 +21,6 @@ from testkit.chromium import ChromiumMissing, launch
 from testkit.live_server import NO_RATE_LIMITS, WEIGHTS, LiveServer
 from tests.browser.contexts import DESKTOP, PHONE, open_page
 from tests.support.models import save_model, tiny_model
-from tests.support.processes import run_module
 from tests.support.raw_http import READ_TIMEOUT
 
 # The hypothesis tests send hundreds of requests from one address (see NO_RATE_LIMITS).
@@ -84,13 +86,20 @@ def registry(tmp_path):
 
 
 @pytest.fixture
-def admin(registry):
-    """Run an admin command (`python -m app.admin`) against the registry fixture's instance folder."""
-    instance = registry.root.parent
+def admin(registry, caplog):
+    """`admin(*args)`: the admin CLI in-process (click's CliRunner) against the registry fixture's
+    instance folder; .returncode, .stdout, .stderr (stderr + the log lines) as a child process gives them."""
+    from app.admin.cli import cli  # imports the training code: only the tests that use it pay
 
-    def run(*args, **kwargs):
-        return run_module("app.admin", "--instance", str(instance), "--weights", str(registry.shipped),
-                          *args, **kwargs)
+    instance = registry.root.parent
+    caplog.set_level(logging.INFO, logger="app.admin")
+
+    def run(*args, input=None):
+        caplog.clear()
+        result = CliRunner().invoke(cli, ["--instance", str(instance), "--weights", str(registry.shipped), *args],
+                                    input=input, catch_exceptions=False)
+        return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout,
+                               stderr=result.stderr + caplog.text)
 
     run.instance = instance
     return run

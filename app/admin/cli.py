@@ -231,8 +231,21 @@ def reexec_with_threads(argv: Sequence[str]) -> None:
 PATH = click.Path(path_type=Path)
 
 
+def _status(ctx: click.Context, call: Callable[[], int]) -> int:
+    """A command's nonzero status, or an operator error (one log line, status 1), becomes the exit
+    status: click ignores return values when it exits by itself (console script, CliRunner)."""
+    try:
+        code = call()
+    except (RegistryError, ModelFileError, FeedbackStoreError, sqlite3.Error) as exc:
+        log.error("%s", exc)
+        code = 1
+    if code:
+        ctx.exit(code)
+    return 0
+
+
 def _run(ctx: click.Context, func: Callable[[argparse.Namespace], int], **flags: object) -> int:
-    return func(argparse.Namespace(**vars(ctx.obj), **flags))
+    return _status(ctx, lambda: func(argparse.Namespace(**vars(ctx.obj), **flags)))
 
 
 @click.group(help=__doc__.split("\n\n")[0],
@@ -319,7 +332,8 @@ def models_rollback(ctx: click.Context, note: str | None) -> int:
 @click.pass_context
 def retrain(ctx: click.Context, argv: tuple[str, ...]) -> int:
     """The training flags go as they are to the model's argparse parser (one parser for both CLIs)."""
-    return cmd_retrain(ctx.obj, list(argv), ctx.find_root().info_name or "python -m app.admin")
+    prog = ctx.find_root().info_name or "python -m app.admin"
+    return _status(ctx, lambda: cmd_retrain(ctx.obj, list(argv), prog))
 
 
 def main(argv: Sequence[str] | None = None, instance: Path | None = None, weights: Path | None = None,
@@ -340,9 +354,6 @@ def main(argv: Sequence[str] | None = None, instance: Path | None = None, weight
         exc.show()
         return exc.exit_code
     except click.Abort:
-        return 1
-    except (RegistryError, ModelFileError, FeedbackStoreError, sqlite3.Error) as exc:
-        log.error("%s", exc)
         return 1
     return code if isinstance(code, int) else 0
 

@@ -1,4 +1,5 @@
-"""`python -m app.admin` in a temporary instance folder, run as the operator would."""
+"""The admin CLI in a temporary instance folder: in-process through click's CliRunner, and once as
+the operator runs it (`python -m app.admin`, a child process) and once through `flask --app app admin`."""
 import csv
 import io
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from app import create_app
 from app.feedback.store import FeedbackStore
 from app.serving.model_registry import ModelRegistry
 from tests.support.models import add_version
@@ -92,23 +94,29 @@ def test_models_errors_are_one_clear_line(admin, registry):
     assert out.returncode == 1 and "nothing to roll back" in out.stderr
 
 
-def test_the_same_commands_through_flask(registry, tmp_path):
-    import os
-    import subprocess
-    import sys
+def test_the_same_commands_through_flask(registry, monkeypatch):
+    """`flask --app app admin ...` (Flask's own CLI runner, in-process): the app's instance and weights."""
+    v1 = add_version(registry)
+    app = create_app({"INSTANCE_PATH": str(registry.root.parent), "WEIGHTS_PATH": str(registry.shipped)})
+    run = lambda *args: app.test_cli_runner().invoke(args=["admin", *args])  # noqa: E731
+    assert "Usage: flask --app app admin" in run("--help").output  # prog name as the Flask command
+    assert run("models", "promote", v1).exit_code == 0
+    assert registry.active_version() == v1
+    assert run("models", "rollback").exit_code == 0 and registry.active_version() == "shipped"
+    assert run("models", "rollback").exit_code == 1
 
-    from tests.support.processes import ROOT
+
+def test_python_m_app_admin_as_the_operator_runs_it(registry):
+    """The one child process: `python -m app.admin` exits with the command's status, errors on stderr."""
+    from tests.support.processes import run_module
 
     v1 = add_version(registry)
-    env = {**os.environ, "DIGIT_CANVAS_INSTANCE": str(registry.root.parent),
-           "DIGIT_CANVAS_WEIGHTS": str(registry.shipped)}
-    flask = [sys.executable, "-m", "flask", "--app", "app", "admin"]
-    run = lambda *args: subprocess.run([*flask, *args], cwd=ROOT, env=env, capture_output=True, text=True)  # noqa: E731
-    assert "Usage: flask --app app admin" in run("--help").stdout
-    assert run("models", "promote", v1).returncode == 0
-    assert registry.active_version() == v1
-    assert run("models", "rollback").returncode == 0 and registry.active_version() == "shipped"
-    assert run("models", "rollback").returncode == 1
+    paths = ["--instance", str(registry.root.parent), "--weights", str(registry.shipped)]
+    out = run_module("app.admin", *paths, "models", "list")
+    assert out.returncode == 0 and v1 in out.stdout
+    out = run_module("app.admin", *paths, "models", "promote", "v42")
+    assert out.returncode == 1 and "not found" in out.stderr and "Traceback" not in out.stderr
+    assert run_module("app.admin", *paths, "bogus").returncode == 2
 
 
 def test_a_database_from_a_newer_release_is_one_clear_error(admin, store):
