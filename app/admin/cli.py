@@ -337,7 +337,7 @@ def retrain(ctx: click.Context, argv: tuple[str, ...]) -> int:
 
 
 def main(argv: Sequence[str] | None = None, instance: Path | None = None, weights: Path | None = None,
-         prog: str = "python -m app.admin") -> int:
+         prog: str | None = None) -> int:
     """Run one admin command; returns the exit status (2: usage, 1: a clear error, 3: gate refused).
 
     ``instance``/``weights``: the defaults when the flags are not given (the Flask command passes
@@ -346,6 +346,8 @@ def main(argv: Sequence[str] | None = None, instance: Path | None = None, weight
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if argv is None:  # a console script or python -m: --threads must reach BLAS first
         reexec_with_threads(sys.argv[1:])
+    if prog is None:  # as it was called: digit-canvas-admin, or python -m app.admin
+        prog = "python -m app.admin" if argv is not None or sys.argv[0].endswith(".py") else Path(sys.argv[0]).name
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         code = cli.main(args=argv, prog_name=prog, obj={"instance": instance, "weights": weights},
