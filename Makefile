@@ -51,7 +51,7 @@ test: venv-dev chromium
 bench: venv
 	@command -v wrk >/dev/null || ($(APT_INSTALL) wrk) \
 	  || echo "wrk could not be installed: the load comes from Python threads"
-	$(BIN)/python bench/request_speed.py
+	$(BIN)/python -m bench.request_speed
 
 train: venv
 	$(BIN)/python -m model.training.train

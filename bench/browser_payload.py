@@ -1,7 +1,7 @@
 """Capture what the page really sends: draw a 7 with the mouse on the served page in Chromium
 and save the PNG of the /predict request the page makes (the request body is a JSON data URL).
 
-    python bench/browser_payload.py [--out bench/payloads/canvas_7_chromium.png]
+    python -m bench.browser_payload [--out bench/payloads/canvas_7_chromium.png]
 
 bench/request_speed.py uses that file as its default payload: Chromium's canvas export (every
 row PNG-filtered "Up", a fast zlib level) decodes in about half the time of Pillow's default
@@ -12,12 +12,10 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import sys
 import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Accuracy of weights files on MNIST and on MNIST digits drawn like the page's canvas.
 
-    python bench/canvas_accuracy.py [--n 10000] [--seed 20261127] WEIGHTS.npz [MORE.npz ...]
+    python -m bench.canvas_accuracy [--n 10000] [--seed 20261127] WEIGHTS.npz [MORE.npz ...]
 
 For each weights file: the accuracy on the raw 28x28 MNIST test images, and on the same
 test digits rendered the way tests/app/test_accuracy.py renders them (scaled up 4-10x
@@ -18,8 +18,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
