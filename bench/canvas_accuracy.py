@@ -3,7 +3,7 @@
     python -m bench.canvas_accuracy [--n 10000] [--seed 20261127] WEIGHTS.npz [MORE.npz ...]
 
 For each weights file: the accuracy on the raw 28x28 MNIST test images, and on the same
-test digits rendered the way tests/app/test_accuracy.py renders them (scaled up 4-10x
+test digits rendered the way tests/app/imaging/test_accuracy.py renders them (scaled up 4-10x
 with a random filter, placed anywhere on a 280x280 canvas in one of five polarity /
 transparency styles, PNG) and then sent through the server's own decoding and
 preprocessing (app.imaging.decode.decode_image + app.imaging.preprocess.preprocess, in-process: the
@@ -28,7 +28,7 @@ from model.data.mnist import load_mnist  # noqa: E402
 from model.nn.network import MLP  # noqa: E402
 from testkit.drawings import STYLES, canvas_drawing  # noqa: E402
 
-SEED = 20261127  # the seed of tests/app/test_accuracy.py
+SEED = 20261127  # the seed of tests/app/imaging/test_accuracy.py
 
 
 def canvas_vectors(images: np.ndarray, seed: int) -> tuple[np.ndarray, list[str]]:

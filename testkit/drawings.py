@@ -74,7 +74,7 @@ def render_like_canvas(digit: np.ndarray, rng: np.random.Generator) -> bytes:
 def canvas_drawing(digit: np.ndarray, rng: np.random.Generator) -> tuple[bytes, str]:
     """render_like_canvas's PNG and the style it drew in (one of STYLES).
 
-    Shared by tests/app/test_accuracy.py and bench/canvas_accuracy.py: the same seed gives
+    Shared by tests/app/imaging/test_accuracy.py and bench/canvas_accuracy.py: the same seed gives
     the same drawings in both.
     """
     size = int(rng.integers(112, CANVAS + 1))

@@ -1,6 +1,6 @@
 """Slow and stalled clients cannot take every worker thread; workers are recycled without losing requests.
 
-The server runs 2 workers x 2 threads with a 2 s request read deadline (tests/hardening/conftest.py).
+The server runs 2 workers x 2 threads with a 2 s request read deadline (tests/conftest.py).
 Without the deadline (plain gthread), 8 connections that stop half-way through their headers
 or body hold all 4 threads and /healthz goes unanswered (measured: no answer in 20 s).
 """
