@@ -17,13 +17,16 @@ def training_modules(names: list[str]) -> list[str]:
     return sorted(n for n in names if any(n == p or n.startswith(p + ".") for p in TRAINING_ONLY))
 
 
+def after_create_app(tmp_path: Path, then: str) -> str:
+    """Run `app = create_app(...)` and then `then` in a fresh interpreter; its stdout."""
+    script = (f"import json, sys; from app import create_app; "
+              f"app = create_app({{'INSTANCE_PATH': {str(tmp_path / 'instance')!r}}}); {then}")
+    return subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60,
+                          check=True).stdout
+
+
 def test_create_app_in_a_fresh_interpreter_imports_no_training_code(tmp_path: Path) -> None:
-    script = ("import json, sys; from app import create_app; "
-              f"create_app({{'INSTANCE_PATH': {str(tmp_path / 'instance')!r}}}); "
-              "print(json.dumps(sorted(sys.modules)))")
-    out = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60,
-                         check=True)
-    modules = json.loads(out.stdout)
+    modules = json.loads(after_create_app(tmp_path, "print(json.dumps(sorted(sys.modules)))"))
     assert "app.factory" in modules and "model.nn.network" in modules  # it did build the app
     assert training_modules(modules) == []
 
@@ -43,9 +46,5 @@ def test_a_gunicorn_worker_imports_no_training_code(tmp_path: Path) -> None:
 
 def test_the_flask_admin_command_is_registered_without_importing_it(tmp_path: Path) -> None:
     """`flask --app app admin` still exists (its module loads when it runs: tests/app/admin/test_cli.py)."""
-    script = ("import sys; from app import create_app; "
-              f"app = create_app({{'INSTANCE_PATH': {str(tmp_path / 'instance')!r}}}); "
-              "print('admin' in app.cli.commands, 'app.admin.cli' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60,
-                         check=True)
-    assert out.stdout.split() == ["True", "False"]
+    out = after_create_app(tmp_path, "print('admin' in app.cli.commands, 'app.admin.cli' in sys.modules)")
+    assert out.split() == ["True", "False"]
