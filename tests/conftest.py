@@ -8,6 +8,7 @@ Web service (Flask tutorial style): ``app``, ``client``; real gunicorn servers: 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,6 +18,7 @@ from click.testing import CliRunner
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from app import create_app
+from model.artifacts import weights_file
 from testkit.chromium import ChromiumMissing, launch
 from testkit.live_server import NO_RATE_LIMITS, WEIGHTS, LiveServer
 from tests.browser.contexts import DESKTOP, PHONE, open_page
@@ -81,7 +83,7 @@ def registry(tmp_path):
     from app.serving.model_registry import ModelRegistry
 
     shipped = tmp_path / "weights" / "mlp.npz"
-    tiny_model("shipped-weights").save(shipped)
+    weights_file.save(tiny_model("shipped-weights"), shipped)
     return ModelRegistry.in_instance(tmp_path / "instance", shipped)
 
 
@@ -114,6 +116,26 @@ def mnist():
     from model.data.mnist import load_mnist
 
     return load_mnist(progress=False)
+
+
+@pytest.fixture(autouse=True)
+def _blas_threads_restored():
+    """A test that parses a training command line (the model CLIs, the admin retrain in-process)
+    sets the BLAS threads process-wide: undo it after, so no later test runs with other threads."""
+    from model.training.blas import THREAD_ENV_VARS, current_threads
+
+    before, saved = current_threads(), {var: os.environ.get(var) for var in THREAD_ENV_VARS}
+    yield
+    if current_threads() == before and saved == {var: os.environ.get(var) for var in THREAD_ENV_VARS}:
+        return  # nothing changed (almost every test): no threadpoolctl call
+    from threadpoolctl import threadpool_limits
+
+    for var, value in saved.items():
+        if value is None:
+            os.environ.pop(var, None)
+        else:
+            os.environ[var] = value
+    threadpool_limits(limits=before, user_api="blas")
 
 
 # -- Chromium ---------------------------------------------------------------------

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import csv
 import logging
-import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -29,17 +28,17 @@ from PIL import Image
 
 from app.feedback.store import FeedbackStore, FeedbackStoreError
 from app.serving.model_registry import SHIPPED, ModelRegistry, RegistryError
-from app.admin.retrain import FEEDBACK_HOLDOUT, add_retrain_arguments, check_retrain_arguments, run_retrain
+from app.admin.retrain import (
+    FEEDBACK_HOLDOUT,
+    add_retrain_arguments,
+    check_retrain_arguments,
+    retrain_config,
+    run_retrain,
+)
 from app.admin.text_table import format_table
 from app.settings import Settings, resolve_path
-from model.training.blas import THREAD_ENV_VARS, threads_from_argv
-from model.nn.network import ModelFileError
-
-# SEAM (issue 11): the training flags are parsed by the model's own parser, the very functions
-# `python -m model.training.train` uses (so --quick means the same in both). When
-# model/training/options.py lands, import add_training_arguments / parse_training_args /
-# config_from_args from there instead: nothing else here changes.
-from model.training.train import add_training_arguments, config_from_args, parse_training_args
+from model.artifacts.weights_file import ModelFileError
+from model.training.options import add_training_arguments
 
 log = logging.getLogger("app.admin")
 
@@ -192,7 +191,7 @@ def retrain_parser(prog: str) -> argparse.ArgumentParser:
     """`retrain`'s flags: every training flag of the model's parser plus the feedback and gate ones."""
     parser = argparse.ArgumentParser(
         prog=f"{prog} retrain",
-        description="Train a new model with every flag of `python -m model.training.train`, the feedback "
+        description="Train a new model with every flag of `python -m model.cli.train`, the feedback "
                     "drawings mixed in; then compare it with the served model on the MNIST test set "
                     "and the held-out drawings. It is stored as a new version and promoted only if it "
                     "is not worse by more than --tolerance points on either. Ctrl-C changes nothing. "
@@ -203,26 +202,16 @@ def retrain_parser(prog: str) -> argparse.ArgumentParser:
 
 
 def cmd_retrain(paths: argparse.Namespace, argv: list[str], prog: str) -> int:
+    """`retrain ARGV`: the training flags parsed by the train CLI's own function (retrain_config:
+    --quick, --threads, range errors), then the feedback and gate flags checked."""
     parser = retrain_parser(prog)
-    args = parse_training_args(parser, argv)  # --quick: the model CLI's preset, explicit flags still win
+    args = argparse.Namespace(argv=["retrain", *argv], parser=parser)
+    config = retrain_config(args)
     args.instance, args.weights = paths.instance, paths.weights
     problem = check_retrain_arguments(args)
     if problem:
         parser.error(problem)
-    try:
-        config = config_from_args(args)
-    except ValueError as exc:  # a training flag out of range (TrainConfig says which)
-        parser.error(str(exc))
-    return run_retrain(args, config, open_registry(args), open_store(args), ["retrain", *argv])
-
-
-def reexec_with_threads(argv: Sequence[str]) -> None:
-    """--threads must reach BLAS before NumPy loads, which importing this module has done: restart."""
-    n = threads_from_argv(argv)
-    if n is None or n < 1 or all(os.environ.get(v) == str(n) for v in THREAD_ENV_VARS):
-        return
-    env = {**os.environ, **{v: str(n) for v in THREAD_ENV_VARS}}
-    os.execve(sys.executable, [sys.executable, "-m", "app.admin", *argv], env)
+    return run_retrain(args, config, open_registry(args), open_store(args), args.argv)
 
 
 # -- the click commands ------------------------------------------------------------
@@ -344,8 +333,6 @@ def main(argv: Sequence[str] | None = None, instance: Path | None = None, weight
     the app's); otherwise app.settings.Settings, the same resolution as the app's.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    if argv is None:  # a console script or python -m: --threads must reach BLAS first
-        reexec_with_threads(sys.argv[1:])
     if prog is None:  # as it was called: digit-canvas-admin, or python -m app.admin
         prog = "python -m app.admin" if argv is not None or sys.argv[0].endswith(".py") else Path(sys.argv[0]).name
     argv = list(sys.argv[1:] if argv is None else argv)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from model.artifacts import weights_file
 from model.nn.network import MLP
 
 
@@ -16,7 +17,7 @@ def tiny_model(version: str | None = None, seed: int = 0) -> MLP:
 
 def save_model(path: Path, version: str, seed: int = 0) -> bytes:
     """A tiny model saved atomically at `path`; returns the file's bytes."""
-    tiny_model(version, seed).save(path)
+    weights_file.save(tiny_model(version, seed), path)
     return path.read_bytes()
 
 
@@ -31,6 +32,6 @@ def add_version(registry, seed: int = 0) -> str:
     """Stage a tiny model and move it into the registry as the next version."""
     version = f"v{len(registry.versions()) + 1}"
     staging = registry.staging_dir()
-    tiny_model(version, seed).save(staging / "mlp.npz")
+    weights_file.save(tiny_model(version, seed), staging / "mlp.npz")
     registry.add(staging, version)
     return version

@@ -126,16 +126,3 @@ def test_a_database_from_a_newer_release_is_one_clear_error(admin, store):
     out = admin("feedback", "stats")
     assert out.returncode == 1 and "Upgrade the program" in out.stderr and "Traceback" not in out.stderr
 
-
-@pytest.mark.parametrize("argv", [["--quick"], ["--quick", "--epochs", "2"], ["--quick", "--augment", "on"], []])
-def test_retrain_reads_training_flags_as_the_model_cli_does(argv):
-    """`retrain --quick` trained with augmentation while `model.training.train --quick` did not:
-    both now go through the model's one parser, so the same flags give the same TrainConfig."""
-    from app.admin.cli import retrain_parser
-    from model.training.train import build_parser, config_from_args, parse_training_args
-
-    retrain = config_from_args(parse_training_args(retrain_parser("python -m app.admin"), argv))
-    train = config_from_args(parse_training_args(build_parser(), argv))
-    assert retrain == train
-    if argv[:1] == ["--quick"] and "on" not in argv:
-        assert retrain.augment is None
