@@ -32,7 +32,6 @@ from __future__ import annotations
 import errno
 import json
 import logging
-import os
 import selectors
 import socket
 import time
@@ -42,18 +41,15 @@ from gunicorn import util
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from app.deploy.request_framing import RequestFraming
+from app.settings import Settings
 
-DEFAULT_READ_TIMEOUT = 10.0
 BUFFER_LIMIT = 1 << 20  # bytes of one request read by the event loop (a drawing's PNG is ~10 KB)
 RECV_SIZE = 1 << 16
 
 
 def read_timeout_from_env() -> float:
-    raw = os.environ.get("GUNICORN_REQUEST_READ_TIMEOUT", "").strip()
-    seconds = float(raw) if raw else DEFAULT_READ_TIMEOUT
-    if not seconds > 0:
-        raise ValueError(f"GUNICORN_REQUEST_READ_TIMEOUT must be a positive number of seconds, got {raw!r}")
-    return seconds
+    """GUNICORN_REQUEST_READ_TIMEOUT in seconds (app.settings.Settings.request_read_timeout)."""
+    return Settings.from_env().request_read_timeout
 
 
 class RequestTimedOut(TimeoutError):

@@ -12,8 +12,8 @@ import json
 
 import pytest
 
-from tests.app.drawings import canvas_png
-from tests.hardening.conftest import assert_alive, assert_json_error, parse_responses, send_raw
+from testkit.drawings import canvas_png
+from tests.support.raw_http import assert_alive, assert_json_error, parse_responses, send_raw
 
 PNG = canvas_png("one")
 DATA_URL = "data:image/png;base64," + base64.b64encode(PNG).decode()

@@ -13,9 +13,9 @@ from typing import Iterator
 
 import pytest
 
-from tests.app.drawings import canvas_png
-from tests.hardening.conftest import HANG, assert_json_error, parse_responses, read_until_closed
-from tests.live_server import NO_RATE_LIMITS, LiveServer
+from testkit.drawings import canvas_png
+from tests.support.raw_http import HANG, assert_json_error, parse_responses, read_until_closed
+from testkit.live_server import NO_RATE_LIMITS, LiveServer
 
 PNG = canvas_png("one")
 READ_TIMEOUT = 4.0  # the tricklers are cut off after this long (408)
