@@ -1,6 +1,6 @@
 """The project against a minimal reference service, under the same load, in one run: the ratio.
 
-    python bench/side_by_side.py [--rounds 5] [--seconds 5] [--clients 16] [--project-env K=V ...]
+    python -m bench.side_by_side [--rounds 5] [--seconds 5] [--clients 16] [--project-env K=V ...]
 
 Two servers on 127.0.0.1, both started here and stopped by PID:
 - the project, with `make run`'s command line (gunicorn -c app/deploy/gunicorn_conf.py "app:create_app()");
