@@ -22,6 +22,9 @@ DEFAULT_RATELIMIT_STORAGE = "memory://"
 # /predict from the machine itself (health probes, benchmarks, batch jobs next to the server) is the
 # operator's own traffic. Behind a proxy set DIGIT_CANVAS_TRUSTED_PROXIES so clients are not "local".
 DEFAULT_PREDICT_LIMIT_EXEMPT = "127.0.0.0/8,::1"
+# A PostgreSQL URL (postgresql://user:password@host/db): feedback and the model registry shared by
+# several servers. Empty: the instance folder's SQLite file and models/ (one machine).
+DEFAULT_DATABASE_URL = ""
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
@@ -30,7 +33,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
     """Flask config keys from DIGIT_CANVAS_WEIGHTS, DIGIT_CANVAS_INSTANCE, DIGIT_CANVAS_MAX_CONTENT_LENGTH,
     DIGIT_CANVAS_MAX_IMAGE_PIXELS, DIGIT_CANVAS_FEEDBACK_BUSY_TIMEOUT_MS, the rate limits
     (DIGIT_CANVAS_PREDICT_LIMIT, DIGIT_CANVAS_PREDICT_LIMIT_EXEMPT, DIGIT_CANVAS_FEEDBACK_LIMIT,
-    DIGIT_CANVAS_RATELIMIT_STORAGE, DIGIT_CANVAS_TRUSTED_PROXIES), HOST and PORT; relative paths are relative to the repo."""
+    DIGIT_CANVAS_RATELIMIT_STORAGE, DIGIT_CANVAS_TRUSTED_PROXIES), DIGIT_CANVAS_DATABASE_URL, HOST and PORT; relative paths are relative to the repo."""
     env = os.environ if environ is None else environ
     return {
         "WEIGHTS_PATH": str(resolve_path(env.get("DIGIT_CANVAS_WEIGHTS") or DEFAULT_WEIGHTS)),
@@ -48,6 +51,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any
         "RATELIMIT_STORAGE_URI": env.get("DIGIT_CANVAS_RATELIMIT_STORAGE") or DEFAULT_RATELIMIT_STORAGE,
         # How many reverse proxies in front append to X-Forwarded-For; 0: the header is ignored.
         "TRUSTED_PROXIES": non_negative_int(env, "DIGIT_CANVAS_TRUSTED_PROXIES", 0),
+        "DATABASE_URL": env.get("DIGIT_CANVAS_DATABASE_URL") or DEFAULT_DATABASE_URL,
         "HOST": env.get("HOST") or DEFAULT_HOST,
         "PORT": positive_int(env, "PORT", DEFAULT_PORT),
     }

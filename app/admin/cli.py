@@ -29,8 +29,10 @@ from flask import current_app
 from flask.cli import with_appcontext
 from PIL import Image
 
+from app.feedback.postgres import open_feedback_store
 from app.feedback.store import FeedbackStore, FeedbackStoreError
 from app.serving.model_registry import SHIPPED, ModelRegistry, RegistryError
+from app.serving.shared_registry import open_registry as open_shared_or_local_registry
 from app.admin.retrain import FEEDBACK_HOLDOUT, add_retrain_arguments, check_retrain_arguments, run_retrain
 from app.admin.text_table import format_table
 from model.training.blas import THREAD_ENV_VARS, threads_from_argv
@@ -50,11 +52,13 @@ def default_weights() -> Path:
 
 
 def open_store(args: argparse.Namespace) -> FeedbackStore:
-    return FeedbackStore.in_folder(args.instance)
+    """The shared PostgreSQL store when DIGIT_CANVAS_DATABASE_URL names one, else the instance's SQLite."""
+    return open_feedback_store(args.instance, database_url=os.environ.get("DIGIT_CANVAS_DATABASE_URL"))
 
 
 def open_registry(args: argparse.Namespace) -> ModelRegistry:
-    return ModelRegistry.in_instance(args.instance, args.weights)
+    """The registry every server shares when DIGIT_CANVAS_DATABASE_URL names a database."""
+    return open_shared_or_local_registry(args.instance, args.weights, os.environ.get("DIGIT_CANVAS_DATABASE_URL"))
 
 
 def percent(right: int, count: int) -> str:

@@ -84,11 +84,14 @@ def on_starting(server):
     even if the file went bad meanwhile (its /predict answers 503), so the others keep serving."""
     from app.settings import settings_from_env
     from app.serving.model_holder import ModelHolder
-    from app.serving.model_registry import ModelRegistry
+    from app.serving.shared_registry import open_registry
 
     settings = settings_from_env()
     weights = settings["WEIGHTS_PATH"]
-    if ModelHolder(weights, ModelRegistry.in_instance(settings["INSTANCE_PATH"], weights)).current is None:
+    registry = open_registry(settings["INSTANCE_PATH"], weights, settings["DATABASE_URL"])
+    servable = ModelHolder(weights, registry).current is not None
+    getattr(registry, "close", lambda: None)()  # no database connection may be forked into the workers
+    if not servable:
         raise SystemExit("not starting: no model can be served (see the error above)")
 
 

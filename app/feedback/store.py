@@ -161,6 +161,16 @@ def seen_to_uint8(x: np.ndarray) -> np.ndarray:
     return (x * 255.0 + 0.5).astype(np.uint8)  # rounded like the /predict preview
 
 
+def checked_row_images(seen: np.ndarray, original_png: bytes) -> np.ndarray:
+    """The seen image as contiguous uint8 (28, 28); ValueError for a wrong shape or an oversized original."""
+    seen = np.ascontiguousarray(seen, dtype=np.uint8)
+    if seen.shape != SEEN_SHAPE:
+        raise ValueError(f"seen image must be {SEEN_SHAPE} uint8, got {seen.shape}")
+    if len(original_png) > MAX_ORIGINAL_BYTES:
+        raise ValueError(f"original drawing is {len(original_png)} bytes, limit {MAX_ORIGINAL_BYTES}")
+    return seen
+
+
 class FeedbackStore:
     """One SQLite file of feedback rows; cheap to construct, safe to use from many processes."""
 
@@ -197,11 +207,7 @@ class FeedbackStore:
         seen: np.ndarray, original_png: bytes,
     ) -> int:
         """Insert one row in one transaction; returns its id. StorageBusy if the lock never came."""
-        seen = np.ascontiguousarray(seen, dtype=np.uint8)
-        if seen.shape != SEEN_SHAPE:
-            raise ValueError(f"seen image must be {SEEN_SHAPE} uint8, got {seen.shape}")
-        if len(original_png) > MAX_ORIGINAL_BYTES:
-            raise ValueError(f"original drawing is {len(original_png)} bytes, limit {MAX_ORIGINAL_BYTES}")
+        seen = checked_row_images(seen, original_png)
         created_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         try:
             with self.connect() as conn, transaction(conn):

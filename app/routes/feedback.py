@@ -22,6 +22,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from app.routes.predict import image_to_model_input, rejection
 from app.imaging.decode import ImageRejected, decode_image, image_bytes_from_text
 from app.middleware.errors import ApiError, error_response
+from app.feedback.postgres import PostgresFeedbackStore, open_feedback_store
 from app.feedback.store import (
     FeedbackStore, FeedbackStoreError, StorageBusy, encode_original, is_busy, seen_to_uint8,
 )
@@ -44,10 +45,11 @@ def init_app(app: Flask) -> None:
             app.logger.error("the feedback database cannot be opened: %s", exc)
 
 
-def feedback_store() -> FeedbackStore:
+def feedback_store() -> FeedbackStore | PostgresFeedbackStore:
     store = current_app.extensions.get("feedback_store")
-    if store is None:
-        store = FeedbackStore.in_folder(current_app.instance_path, current_app.config["FEEDBACK_BUSY_TIMEOUT_MS"])
+    if store is None:  # the shared PostgreSQL database if DIGIT_CANVAS_DATABASE_URL names one
+        store = open_feedback_store(current_app.instance_path, current_app.config["FEEDBACK_BUSY_TIMEOUT_MS"],
+                                    current_app.config.get("DATABASE_URL"))
         current_app.extensions["feedback_store"] = store
     return store
 

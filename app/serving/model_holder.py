@@ -108,7 +108,7 @@ class ModelHolder:
     def _on_disk(self) -> tuple:
         """The watched file's signature; the pointer is read only when its own signature changed."""
         if self.registry is not None:
-            pointer = file_signature(self.registry.pointer)
+            pointer = self.registry.pointer_signature()
             if pointer != self._pointer_signature:
                 self._pointer_signature = pointer
                 try:
