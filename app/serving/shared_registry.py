@@ -269,10 +269,11 @@ class SharedRegistry:
         return served
 
     def pointer_signature(self) -> Served:
-        """What ModelHolder compares: the served version as last polled (the first call polls now)."""
-        if self._served is None:
-            self.poll()
-        elif self._thread_pid != os.getpid():
+        """What ModelHolder compares: the served version as last polled. The first call in a process
+        polls now and starts this process's poller thread (gunicorn's master stops its own, close())."""
+        if self._thread_pid != os.getpid():
+            if self._served is None:
+                self.poll()
             self._start_poller()
         return self._served
 
