@@ -15,7 +15,7 @@ import redis as redis_client
 
 from app.serving.shared_registry import SharedRegistry
 from tests.feedback.conftest import tiny_model
-from tests.live_server import REPO, WEIGHTS, LiveServer
+from tests.live_server import REPO, WEIGHTS, LiveServer, free_port
 from tests.shared_stores.conftest import (
     PAIR_PREDICT_LIMIT, Pair, PairLoad, json_of, post_feedback, post_predict, stored_ids,
 )
@@ -173,3 +173,17 @@ def test_postgres_killed_mid_load_503s_only_feedback_and_loses_no_acknowledged_r
         assert time.monotonic() < deadline, health
         time.sleep(0.2)
         health = [json_of(server.request("GET", "/healthz")) for server in pair.servers for _ in range(4)]
+
+
+def test_a_server_starts_and_serves_predict_while_postgres_and_redis_are_both_down(tmp_path):
+    """Boot order does not matter: /predict works, /feedback is a JSON 503, /healthz says why."""
+    dead_db = f"postgresql://postgres:SECRET@127.0.0.1:{free_port()}/nowhere"  # never logged: redacted
+    env = {"DIGIT_CANVAS_DATABASE_URL": dead_db, "DIGIT_CANVAS_RATELIMIT_STORAGE": f"redis://127.0.0.1:{free_port()}/0",
+           "DIGIT_CANVAS_PREDICT_LIMIT_EXEMPT": "none", "DIGIT_CANVAS_FEEDBACK_BUSY_TIMEOUT_MS": "1000"}
+    with LiveServer(tmp_path / "gunicorn.log", env=env) as server:
+        assert post_predict(server).status == 200  # limited (no exemption), counted in memory meanwhile
+        health = json_of(server.request("GET", "/healthz"))
+        assert health["registry_ok"] is False and "nowhere" in health["registry_error"]
+        response = post_feedback(server)
+        assert response.status == 503 and json_of(response)["error"]["code"] == "feedback_unavailable"
+        assert "SECRET" not in server.log_text()
