@@ -1,8 +1,7 @@
 """The feedback store on the shared PostgreSQL database, for several app servers behind one address.
 
-The same interface as app/feedback/store.py's FeedbackStore (add, count, rows, arrays, stats,
-purge), so the route, the admin commands and retraining do not care which one they get:
-`open_feedback_store` picks it when DIGIT_CANVAS_DATABASE_URL names a database, SQLite otherwise.
+A subclass of app/feedback/store.py's FeedbackStore (add, count, rows, arrays, stats, purge), so
+the route, the admin commands and retraining do not care which one they get: `open_feedback_store` picks it when DIGIT_CANVAS_DATABASE_URL names a database, SQLite otherwise.
 
 A row is one INSERT ... RETURNING in autocommit: when add() returns an id, the row is committed
 (synchronous_commit is the server's, on by default). A database that cannot be reached or does
@@ -18,20 +17,22 @@ from typing import Iterator
 import numpy as np
 import psycopg
 
-from app.feedback.store import (
-    BUSY_TIMEOUT_MS, SEEN_SHAPE, FeedbackRow, FeedbackStore, FeedbackStoreError, StorageBusy, checked_row_images,
-)
+from app.feedback.store import BUSY_TIMEOUT_MS, FeedbackStore, FeedbackStoreError, StorageBusy, checked_row_images
 from app.shared.database import Database, DatabaseBusy, DatabaseUnavailable, SchemaError, database, is_database_url
-
-CREATED_AT = """to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"""
 
 
 class StorageUnavailable(FeedbackStoreError):
     """The shared database cannot be reached; nothing was stored."""
 
 
-class PostgresFeedbackStore:
-    """Feedback rows in the shared database; cheap to construct, one pool per process."""
+class PostgresFeedbackStore(FeedbackStore):
+    """Feedback rows in the shared database; cheap to construct, one pool per process.
+
+    count, rows and arrays are FeedbackStore's (the same SQL but for these two expressions).
+    """
+
+    CREATED_AT = """to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"""
+    NO_ORIGINAL = "''::bytea"
 
     def __init__(self, url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.db: Database = database(url, busy_timeout_ms / 1000)
@@ -51,7 +52,7 @@ class PostgresFeedbackStore:
             raise FeedbackStoreError(str(exc)) from exc
 
     @contextmanager
-    def connect(self) -> Iterator[psycopg.Connection]:
+    def connect(self, ready: bool = True) -> Iterator[psycopg.Connection]:  # type: ignore[override]
         with self._errors(), self.db.connection() as conn:
             yield conn
 
@@ -69,27 +70,6 @@ class PostgresFeedbackStore:
                  bytes(original_png)),
             ).fetchone()
         return int(row[0])
-
-    def count(self) -> int:
-        with self.connect() as conn:
-            return conn.execute("SELECT count(*) FROM feedback").fetchone()[0]
-
-    def rows(self, with_original: bool = True) -> Iterator[FeedbackRow]:
-        """Every row in id order (one snapshot: a single SELECT)."""
-        original = "original" if with_original else "''::bytea"
-        with self.connect() as conn:
-            cur = conn.execute(
-                f"SELECT id, {CREATED_AT}, label, predicted, confidence, model_version, seen, {original}"
-                " FROM feedback ORDER BY id"
-            )
-            for row in cur.fetchall():
-                yield FeedbackRow(
-                    *row[:6],
-                    seen=np.frombuffer(row[6], dtype=np.uint8).reshape(SEEN_SHAPE),
-                    original=bytes(row[7]),
-                )
-
-    arrays = FeedbackStore.arrays  # built on rows(): the same for both stores
 
     def stats(self) -> dict:
         """Counts per label and per model version, and how often the model was right."""

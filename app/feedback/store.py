@@ -174,6 +174,10 @@ def checked_row_images(seen: np.ndarray, original_png: bytes) -> np.ndarray:
 class FeedbackStore:
     """One SQLite file of feedback rows; cheap to construct, safe to use from many processes."""
 
+    # SQL that differs between databases (app/feedback/postgres.py subclasses this store).
+    CREATED_AT = "created_at"
+    NO_ORIGINAL = "x''"
+
     def __init__(self, path: str | os.PathLike, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.path = Path(path)
         self.busy_timeout_ms = busy_timeout_ms
@@ -229,10 +233,10 @@ class FeedbackStore:
 
     def rows(self, with_original: bool = True) -> Iterator[FeedbackRow]:
         """Every row in id order (read in one snapshot)."""
-        original = "original" if with_original else "x''"
+        original = "original" if with_original else self.NO_ORIGINAL
         with self.connect() as conn:
             cur = conn.execute(
-                "SELECT id, created_at, label, predicted, confidence, model_version, seen,"
+                f"SELECT id, {self.CREATED_AT}, label, predicted, confidence, model_version, seen,"
                 f" {original} FROM feedback ORDER BY id"
             )
             for row in cur:

@@ -12,12 +12,15 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from app.serving.model_registry import ChangeWatcher, ModelRegistry, RegistryError, file_signature, load_servable
 from model.nn.network import MLP, ModelFileError
+
+if TYPE_CHECKING:
+    from app.serving.shared_registry import SharedRegistry
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +90,7 @@ class ModelHolder:
     make gunicorn halt every worker: /predict then answers 503 until a good file appears.
     """
 
-    def __init__(self, weights_path: str | Path, registry: ModelRegistry | None = None,
+    def __init__(self, weights_path: str | Path, registry: ModelRegistry | SharedRegistry | None = None,
                  check_interval: float = 1.0, on_reload: Callable[[str], None] | None = None) -> None:
         self.weights_path = Path(weights_path)
         self.registry = registry
