@@ -14,6 +14,7 @@ from app.shared import database as shared_database
 from app.shared.database import SCHEMA_VERSION, Database
 from tests.app.openapi_check import assert_matches_openapi
 from tests.faults.conftest import wait_for
+from model.artifacts import weights_file
 from tests.feedback.conftest import add_version, tiny_model
 from tests.feedback.writer import row_values
 from tests.live_server import free_port
@@ -24,7 +25,7 @@ DEAD_URL = "postgresql://postgres@127.0.0.1:{port}/nowhere"  # nothing listens t
 @pytest.fixture
 def shipped(tmp_path):
     path = tmp_path / "weights" / "mlp.npz"
-    tiny_model("shipped-weights").save(path)
+    weights_file.save(tiny_model("shipped-weights"), path)
     return path
 
 
@@ -60,7 +61,7 @@ def test_unknown_duplicate_and_corrupt_versions_are_refused(registry, tmp_path):
         registry.promote("v9")
     v1 = add_version(registry)
     staging = registry.staging_dir()
-    tiny_model("again").save(staging / "mlp.npz")
+    weights_file.save(tiny_model("again"), staging / "mlp.npz")
     with pytest.raises(RegistryError, match="already exists"):
         registry.add(staging, v1)
     (staging / "mlp.npz").write_bytes(b"not a weights file")

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import redis as redis_client
 
 from app.serving.shared_registry import SharedRegistry
+from model.artifacts import weights_file
 from tests.feedback.conftest import tiny_model
 from tests.live_server import REPO, WEIGHTS, LiveServer, free_port
 from tests.shared_stores.conftest import (
@@ -70,7 +71,7 @@ def test_a_promotion_on_one_machine_is_served_by_every_worker_of_both_servers_wi
     registry = SharedRegistry(pair.database_url, tmp_path / "operator", WEIGHTS)
     version = f"v{len(registry.versions()) + 1}"
     staging = registry.staging_dir()
-    tiny_model(version, seed=3).save(staging / "mlp.npz")
+    weights_file.save(tiny_model(version, seed=3), staging / "mlp.npz")
     registry.add(staging, version)
     shipped = versions_by_worker(pair.servers[1])
     assert len(set(shipped.values())) == 1 and version not in shipped.values()
