@@ -1,12 +1,16 @@
 """The model registry in PostgreSQL (app/serving/shared_registry.py) and the schema it lives in, in-process."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 
 import psycopg
 import pytest
 
 from app import create_app
+from app.feedback.postgres import PostgresFeedbackStore
 from app.serving.model_holder import ModelHolder
 from app.serving.model_registry import SHIPPED, RegistryError
 from app.serving.shared_registry import LAST_KNOWN, SharedRegistry
@@ -17,7 +21,7 @@ from tests.faults.conftest import wait_for
 from model.artifacts import weights_file
 from tests.feedback.conftest import add_version, tiny_model
 from tests.feedback.writer import row_values
-from tests.live_server import free_port
+from tests.live_server import REPO, free_port
 
 DEAD_URL = "postgresql://postgres@127.0.0.1:{port}/nowhere"  # nothing listens there
 
@@ -151,3 +155,20 @@ def test_a_failed_migration_changes_nothing(database_url, monkeypatch):
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == 1
         assert conn.execute("SELECT to_regclass('half_done')").fetchone()[0] is None
+
+
+def test_retrain_reads_feedback_from_and_stores_its_version_in_the_database(registry, database_url, tmp_path, shipped):
+    """`python -m app.admin retrain` on any machine: the drawings of every server in, a version for every server out."""
+    store = PostgresFeedbackStore(database_url)
+    for i in range(30):
+        store.add(**row_values(i))
+    env = {**os.environ, "DIGIT_CANVAS_DATABASE_URL": database_url, "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-m", "app.admin", "--instance", str(tmp_path / "operator"),
+                          "--weights", str(shipped), "retrain", "--quick", "--limit", "1000", "--epochs", "1",
+                          "--quiet"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    [version] = registry.versions()
+    assert registry.active_version() == version  # the untrained shipped fixture loses the gate
+    card = registry.card(version)
+    assert card["feedback"]["train"] + card["feedback"]["holdout"] == 30
+    assert not list((tmp_path / "operator" / "models").glob(".staging-*"))  # nothing left behind
