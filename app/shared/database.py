@@ -147,7 +147,8 @@ class Database:
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:
-        """A pooled autocommit connection; every failure to reach or use the server is DatabaseUnavailable."""
+        """A pooled autocommit connection; every failure to reach or use the server is DatabaseUnavailable
+        (DatabaseBusy past the timeout); only an IntegrityError (the caller's values) passes through."""
         try:
             with self.pool().connection() as conn:
                 yield conn
@@ -157,6 +158,10 @@ class Database:
             raise DatabaseBusy(f"database {self.name} is locked: {exc}") from exc
         except psycopg.OperationalError as exc:  # includes the pool's PoolTimeout
             raise DatabaseUnavailable(f"database {self.name} cannot be reached: {exc}") from exc
+        except psycopg.IntegrityError:  # a CHECK or key the caller's values broke: the caller's error
+            raise
+        except psycopg.Error as exc:  # e.g. a table dropped or restored by hand: cannot serve, not a 500
+            raise DatabaseUnavailable(f"database {self.name} cannot be used: {exc}") from exc
 
     def connect(self) -> psycopg.Connection:
         """A direct connection outside the pool (admin commands, migrations, a master process)."""

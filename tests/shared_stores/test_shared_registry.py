@@ -1,4 +1,4 @@
-"""The model registry in PostgreSQL (app/serving/shared_registry.py) and the schema it lives in, in-process."""
+"""The model registry in PostgreSQL (app/serving/shared_registry.py), in-process."""
 from __future__ import annotations
 
 import os
@@ -6,7 +6,6 @@ import subprocess
 import sys
 import time
 
-import psycopg
 import pytest
 
 from app import create_app
@@ -14,8 +13,6 @@ from app.feedback.postgres import PostgresFeedbackStore
 from app.serving.model_holder import ModelHolder
 from app.serving.model_registry import SHIPPED, RegistryError
 from app.serving.shared_registry import LAST_KNOWN, SharedRegistry
-from app.shared import database as shared_database
-from app.shared.database import SCHEMA_VERSION, Database
 from tests.app.openapi_check import assert_matches_openapi
 from tests.faults.conftest import wait_for
 from model.artifacts import weights_file
@@ -122,39 +119,6 @@ def test_healthz_says_the_registry_is_unreachable_and_feedback_is_503(tmp_path, 
     assert response.status_code == 503 and response.json["error"]["code"] == "feedback_unavailable"
     assert time.monotonic() - started < 5
     app.extensions["model_holder"].registry.close()
-
-
-def test_an_older_schema_is_migrated_and_keeps_its_rows(database_url):
-    db = Database(database_url)
-    db.migrate(target=1)  # the first release: feedback only
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        v = row_values(4)
-        conn.execute("INSERT INTO feedback (label, predicted, confidence, model_version, seen, original)"
-                     " VALUES (%s, %s, %s, %s, %s, %s)", (v["label"], v["predicted"], v["confidence"],
-                                                         v["model_version"], v["seen"].tobytes(), v["original_png"]))
-    assert db.migrate() == 1
-    with psycopg.connect(database_url) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == SCHEMA_VERSION
-        assert conn.execute("SELECT label FROM feedback").fetchall() == [(4,)]
-        indexes = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'feedback'")}
-        assert {"feedback_by_model", "feedback_by_label"} <= indexes
-        assert conn.execute("SELECT count(*) FROM model_events").fetchone()[0] == 0
-
-
-def test_a_failed_migration_changes_nothing(database_url, monkeypatch):
-    db = Database(database_url)
-    db.migrate(target=1)
-
-    def broken(conn):
-        conn.execute("CREATE TABLE half_done (x int)")
-        raise RuntimeError("migration bug")
-
-    monkeypatch.setattr(shared_database, "MIGRATIONS", [shared_database.MIGRATIONS[0], broken])
-    with pytest.raises(RuntimeError, match="migration bug"):
-        db.migrate(target=2)
-    with psycopg.connect(database_url) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == 1
-        assert conn.execute("SELECT to_regclass('half_done')").fetchone()[0] is None
 
 
 def test_retrain_reads_feedback_from_and_stores_its_version_in_the_database(registry, database_url, tmp_path, shipped):
