@@ -125,11 +125,12 @@ def test_redis_killed_mid_load_fails_no_request_and_limits_come_back(pair):
     statuses += burst(1.0)
     assert Counter(statuses) == Counter({200: len(statuses)})
 
-    client, deadline = "203.0.113.90", time.monotonic() + 40
+    client, restarted, deadline = "203.0.113.90", time.monotonic(), time.monotonic() + 40
     while not redis_client.Redis.from_url(pair.redis.url).keys(f"*{client}*"):  # counted in Redis again
         assert time.monotonic() < deadline, "the servers never went back to Redis"
         assert post_predict(pair.servers[0], client).status in (200, 429)
         time.sleep(0.5)
+    print(f"{len(statuses)} /predict, all 200; counted in Redis again {time.monotonic() - restarted:.1f} s later")
 
 
 def test_postgres_killed_mid_load_503s_only_feedback_and_loses_no_acknowledged_row(pair):
@@ -145,6 +146,7 @@ def test_postgres_killed_mid_load_503s_only_feedback_and_loses_no_acknowledged_r
                           for server in pair.servers):
                 assert time.monotonic() < deadline, "/healthz never said the registry is unreachable"
                 time.sleep(0.2)
+            said_at = time.monotonic()
         finally:
             pair.postgres.start()
         restarted_at = time.monotonic()
@@ -166,8 +168,10 @@ def test_postgres_killed_mid_load_503s_only_feedback_and_loses_no_acknowledged_r
     acknowledged = {a.body["id"] for a in feedback if a.status == 201}
     stored = stored_ids(pair.database_url) - before
     assert acknowledged <= stored  # every 201 is in the database
+    back = max(min(a.at for a in feedback if a.server == k and a.status == 201 and a.at > restarted_at) for k in (0, 1))
     print(f"{len(answers)} answers; feedback {Counter(a.status for a in feedback)}; "
-          f"{len(stored - acknowledged)} rows stored without a 201 (commit acknowledged by nobody)")
+          f"{len(stored - acknowledged)} rows stored without a 201; /healthz said so {said_at - killed_at:.1f} s "
+          f"after the kill; both servers stored feedback again {back - restarted_at:.1f} s after the restart")
     health = [json_of(server.request("GET", "/healthz")) for server in pair.servers for _ in range(4)]
     deadline = time.monotonic() + 10
     while not all(h["registry_ok"] for h in health):
