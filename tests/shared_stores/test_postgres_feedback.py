@@ -1,4 +1,4 @@
-"""The shared database's schema (app/shared/database.py) and the feedback store on it, in-process.
+"""The shared database's schema (app/shared/database.py), the feedback store on it, moving a folder into it.
 
 The store's interface tests run against SQLite and PostgreSQL alike in tests/feedback/test_store.py.
 """
@@ -8,8 +8,14 @@ import psycopg
 import pytest
 
 from app import create_app
+from app.feedback.postgres import PostgresFeedbackStore
+from app.feedback.store import FeedbackStore
+from app.serving.model_registry import ModelRegistry
+from app.serving.shared_registry import SharedRegistry
 from app.shared import database as shared_database
 from app.shared.database import SCHEMA_VERSION, Database, redact
+from model.artifacts import weights_file
+from tests.feedback.conftest import add_version, run_module, tiny_model
 from tests.feedback.writer import row_values
 from tests.live_server import WEIGHTS
 from tests.shared_stores.conftest import FEEDBACK
@@ -66,3 +72,37 @@ def test_passwords_never_reach_messages():
     with pytest.raises(ValueError, match="postgresql://") as info:
         Database("mysql://root:hunter2@db/dc")
     assert "hunter2" not in str(info.value)
+
+
+def test_an_instance_folder_moves_into_the_database_once(database_url, tmp_path):
+    """app/admin/to_postgres.py: the same drawings (ids, times, bytes), versions, history and served version."""
+
+    shipped = tmp_path / "weights" / "mlp.npz"
+    weights_file.save(tiny_model("shipped-weights"), shipped)
+    instance = tmp_path / "instance"
+    store = FeedbackStore.in_folder(instance)
+    for i in range(5):
+        store.add(**row_values(i))
+    registry = ModelRegistry.in_instance(instance, shipped)
+    v1, v2 = add_version(registry, 1), add_version(registry, 2)
+    registry.promote(v1, note="first")
+    registry.promote(v2)
+    registry.rollback()
+
+    moved = run_module("app.admin.to_postgres", "--instance", str(instance), "--weights", str(shipped), database_url)
+    assert moved.returncode == 0, moved.stderr
+    assert "moved 5 drawings and 2 model versions" in moved.stdout
+    shared = PostgresFeedbackStore(database_url)
+    assert [(r.id, r.created_at, r.label, r.original, r.seen.tobytes()) for r in shared.rows()] == \
+        [(r.id, r.created_at, r.label, r.original, r.seen.tobytes()) for r in store.rows()]
+    assert shared.add(**row_values(9)) == 6  # new ids continue after the moved ones
+    db_registry = SharedRegistry(database_url, tmp_path / "elsewhere", shipped)
+    assert db_registry.versions() == [v1, v2] and db_registry.active_version() == v1
+    assert db_registry.history() == registry.history()
+    assert db_registry.path_of(v2).read_bytes() == registry.path_of(v2).read_bytes()
+    assert db_registry.rollback() == "shipped"  # the stack came along: v1 was promoted over shipped
+
+    again = run_module("app.admin.to_postgres", "--instance", str(instance), "--weights", str(shipped), database_url)
+    assert again.returncode != 0 and "only when empty" in again.stderr
+    assert shared.count() == 6
+    db_registry.close()
