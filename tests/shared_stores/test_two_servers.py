@@ -82,8 +82,6 @@ def test_a_promotion_on_one_machine_is_served_by_every_worker_of_both_servers_wi
     print(f"promotion served by all {sum(s.workers for s in pair.servers)} workers after {took:.2f} s")
     assert json_of(post_predict(pair.servers[1]))["model"] == version
 
-    listed = admin(pair, "models", "list")
-    assert f"* | {version}" in listed.stdout.replace("  ", " ") or f"served: {version}" in listed.stdout
     rolled = admin(pair, "models", "rollback", "--note", "back")
     assert rolled.returncode == 0, rolled.stderr
     wait_until_served(pair, next(iter(shipped.values())), timeout=5.0)
