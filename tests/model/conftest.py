@@ -1,6 +1,7 @@
 """Fixtures shared by the model tests."""
 
 import os
+import socket
 
 import pytest
 
@@ -31,3 +32,12 @@ def _blas_threads_restored():
         else:
             os.environ[var] = value
     threadpool_limits(limits=before, user_api="blas")
+
+
+@pytest.fixture
+def dead_url() -> str:
+    """A URL on a local port that nothing listens on (connection refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/mnist/"
