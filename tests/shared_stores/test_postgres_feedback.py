@@ -15,10 +15,11 @@ from app.serving.shared_registry import SharedRegistry
 from app.shared import database as shared_database
 from app.shared.database import SCHEMA_VERSION, Database, redact
 from model.artifacts import weights_file
-from tests.feedback.conftest import add_version, run_module, tiny_model
-from tests.feedback.writer import row_values
-from tests.live_server import WEIGHTS
-from tests.shared_stores.conftest import FEEDBACK
+from tests.support.models import add_version, tiny_model
+from tests.support.processes import run_module
+from tests.support.feedback_writer import row_values
+from testkit.live_server import WEIGHTS
+from tests.support.pair import FEEDBACK
 
 
 def test_an_older_schema_is_migrated_and_keeps_its_rows(database_url):

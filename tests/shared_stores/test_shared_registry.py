@@ -13,12 +13,13 @@ from app.feedback.postgres import PostgresFeedbackStore
 from app.serving.model_holder import ModelHolder
 from app.serving.model_registry import SHIPPED, RegistryError
 from app.serving.shared_registry import LAST_KNOWN, SharedRegistry
-from tests.app.openapi_check import assert_matches_openapi
-from tests.faults.conftest import wait_for
+from tests.support.openapi_check import assert_matches_openapi
+from tests.support.faults import wait_for
 from model.artifacts import weights_file
-from tests.feedback.conftest import add_version, tiny_model
-from tests.feedback.writer import row_values
-from tests.live_server import REPO, free_port
+from tests.support.models import add_version, tiny_model
+from tests.support.feedback_writer import row_values
+from tests.support.pair import FEEDBACK
+from testkit.live_server import REPO, free_port
 
 DEAD_URL = "postgresql://postgres@127.0.0.1:{port}/nowhere"  # nothing listens there
 
@@ -112,8 +113,6 @@ def test_healthz_says_the_registry_is_unreachable_and_feedback_is_503(tmp_path, 
     assert health.status_code == 200 and health.json["registry_ok"] is False
     assert "unreachable" in health.json["registry_error"] and "nowhere" in health.json["registry_error"]
     assert_matches_openapi("/healthz", "get", 200, health.json)
-    from tests.shared_stores.conftest import FEEDBACK
-
     started = time.monotonic()
     response = client.post("/feedback", data=FEEDBACK, content_type="application/json")
     assert response.status_code == 503 and response.json["error"]["code"] == "feedback_unavailable"

@@ -1,6 +1,6 @@
 """Two app servers behind one address: one feedback database, one model registry, one rate-limit count.
 
-Real gunicorn servers, a real PostgreSQL and a real redis-server on 127.0.0.1 (conftest.py).
+Real gunicorn servers, a real PostgreSQL and a real redis-server on 127.0.0.1 (tests/conftest.py, tests/support/pair.py).
 """
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import redis as redis_client
 
 from app.serving.shared_registry import SharedRegistry
 from model.artifacts import weights_file
-from tests.feedback.conftest import tiny_model
-from tests.live_server import REPO, WEIGHTS, LiveServer, free_port
-from tests.shared_stores.conftest import (
+from tests.support.models import tiny_model
+from testkit.live_server import REPO, WEIGHTS, LiveServer, free_port
+from tests.support.pair import (
     PAIR_PREDICT_LIMIT, Pair, PairLoad, json_of, post_feedback, post_predict, stored_ids,
 )
 
