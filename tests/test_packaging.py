@@ -19,9 +19,10 @@ def test_console_scripts_are_the_documented_ones() -> None:
     }
 
 
-def test_the_admin_script_is_the_cli_main() -> None:
-    module, name = PYPROJECT["project"]["scripts"]["digit-canvas-admin"].split(":")
-    assert callable(getattr(importlib.import_module(module), name))
+def test_every_console_script_is_a_main_function() -> None:
+    for target in PYPROJECT["project"]["scripts"].values():
+        module, name = target.split(":")
+        assert callable(getattr(importlib.import_module(module), name)), target
 
 
 def test_only_the_product_packages_are_installed() -> None:
