@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -179,3 +180,12 @@ def page(browser: Browser, server: LiveServer) -> Iterator[Page]:
 def phone(browser: Browser, server: LiveServer) -> Iterator[Page]:
     with open_page(browser, server.url + "/", **PHONE) as page:
         yield page
+
+
+@pytest.fixture
+def dead_url() -> str:
+    """A URL on a local port that nothing listens on (connection refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/mnist/"
