@@ -1,0 +1,229 @@
+"""Why the network answered what it did: saliency, activations and unit templates.
+
+Everything here is computed by the network's own layers: one forward pass through the
+MLP's layers, then their backward pass started from the target digit's logit (not from
+the loss), which gives the exact input gradient of that logit. On top of it:
+
+- gradient x input: how much each pixel's ink adds to (red) or takes from (blue) the logit;
+  for a ReLU network without biases it would sum to the logit exactly;
+- integrated gradients (Sundararajan et al. 2017) from a black image, by the midpoint rule:
+  it sums to logit(x) - logit(black) up to the quadrature error, which is reported, so the
+  map accounts for the whole difference the drawing makes (gradient x input only sees the
+  local slope, and saturated units can hide ink that matters);
+- each layer's activations, and for the hidden units that contribute most to the target
+  (activation times the logit's gradient at that unit) their templates: for the first hidden
+  layer its weight rows, for deeper layers the unit's input gradient at this drawing (the
+  linear template a piecewise-linear network applies in this region of input space).
+
+Thread safety: a server's threads share one MLP, whose activation layers keep what their
+backward pass needs on themselves; this module runs shallow copies of them, and computes
+the dense layers' products itself (their forward/backward write the shared parameter
+gradients), so an explanation never touches state another request can see.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from model.nn.layers import SPARSE_FRACTION, DropoutLayer, FullyConnectedLayer, Layer, softmax
+from model.nn.network import MLP
+
+DEFAULT_STEPS = 16  # integrated-gradients steps: see docs/benchmarks.md for the cost and the gap
+MAX_STEPS = 64
+TOP_UNITS = 8
+
+
+@dataclass
+class UnitTemplate:
+    """A hidden unit that argues for (or against) the target, and its 784-pixel template."""
+
+    unit: int
+    value: float  # the unit's activation for this input
+    contribution: float  # activation x d(target logit)/d(activation)
+    template: np.ndarray  # (784,) weights (first layer) or input gradient (deeper layers)
+
+
+@dataclass
+class LayerView:
+    """One layer's output for this input: the whole vector and its strongest units."""
+
+    name: str
+    activation: str
+    values: np.ndarray
+    top_units: list[tuple[int, float]]
+    templates: list[UnitTemplate] = field(default_factory=list)
+    template_kind: str = ""  # "weights" or "input_gradient"
+
+
+@dataclass
+class Explanation:
+    target: int
+    logits: np.ndarray  # (10,) before softmax
+    probabilities: np.ndarray  # (10,) softmax of the logits
+    gradient: np.ndarray  # (784,) d logit[target] / d input
+    gradient_x_input: np.ndarray  # (784,)
+    integrated_gradients: np.ndarray | None  # (784,), None when steps == 0
+    steps: int
+    baseline_logit: float  # the target's logit for a black image
+    layers: list[LayerView]
+
+    @property
+    def completeness_gap(self) -> float | None:
+        """sum(IG) - (logit(x) - logit(black)): the quadrature error of the integrated gradients."""
+        if self.integrated_gradients is None:
+            return None
+        return float(self.integrated_gradients.sum() - (self.logits[self.target] - self.baseline_logit))
+
+
+def split_layers(model: MLP) -> list[tuple[FullyConnectedLayer, Layer | None]]:
+    """(dense layer, activation or None for the last) pairs; dropout is the identity at inference."""
+    pairs: list[tuple[FullyConnectedLayer, Layer | None]] = []
+    for layer in model.layers:
+        if isinstance(layer, FullyConnectedLayer):
+            pairs.append((layer, None))
+        elif not isinstance(layer, DropoutLayer):
+            pairs[-1] = (pairs[-1][0], layer)
+    return pairs
+
+
+@dataclass
+class Pass:
+    """One forward pass over a batch: each layer's outputs (hidden activations, then the
+    logits) and each hidden activation's derivative, as that layer's backward applies it."""
+
+    outputs: list[np.ndarray]
+    derivatives: list[np.ndarray]
+
+
+def product(h: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """h @ W reading only the rows of W facing columns of h that are nonzero in some row: a
+    drawing is ~80% black, its integrated-gradients path has the same zeros, and ReLU leaves
+    most hidden units at 0 (the batch counterpart of FullyConnectedLayer.forward_one)."""
+    live = np.flatnonzero(h.any(axis=0))
+    if len(live) < SPARSE_FRACTION * h.shape[1]:
+        return h[:, live] @ W[live]
+    return h @ W
+
+
+def forward(model: MLP, x: np.ndarray) -> Pass:
+    """Forward a batch (n, 784) through private copies of the activation layers; each one's
+    derivative is what its own backward makes of a gradient of ones."""
+    pairs = split_layers(model)
+    outputs: list[np.ndarray] = []
+    derivatives: list[np.ndarray] = []
+    h = x
+    for dense, act in pairs:
+        h = product(h, dense.W)
+        h += dense.b
+        if act is not None:
+            act = copy.copy(act)
+            h = act.forward(h, train=False)
+            derivatives.append(act.backward(np.ones_like(h)))
+        outputs.append(h)
+    return Pass(outputs, derivatives)
+
+
+def backward(model: MLP, run: Pass, grad_logits: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Back from ``grad_logits`` (the first n rows of the pass, 10) to the first hidden layer's pre-activations.
+
+    Returns the gradient at each hidden layer's output (only at units whose derivative is
+    nonzero in some row: elsewhere nothing flows back, and a dead ReLU unit has activation 0
+    so contributes 0) and the gradient at the first layer's pre-activations (n, n_hidden1).
+    """
+    pairs = split_layers(model)
+    hidden_grads: list[np.ndarray] = []
+    g = grad_logits
+    for i in range(len(run.derivatives) - 1, -1, -1):
+        W, deriv = pairs[i + 1][0].W, run.derivatives[i][: len(grad_logits)]
+        live = np.flatnonzero(deriv.any(axis=0))
+        at_output = np.zeros(deriv.shape, dtype=g.dtype)
+        at_output[:, live] = g @ W[live].T
+        hidden_grads.append(at_output)
+        g = at_output * deriv
+    return hidden_grads[::-1], g
+
+
+def templates_at(model: MLP, derivatives: list[np.ndarray], layer: int, units: np.ndarray) -> np.ndarray:
+    """(len(units), 784): d pre-activation[layer][unit] / d input, given the hidden layers'
+    derivatives (n,) at this input; for the first hidden layer the weight columns themselves."""
+    pairs = split_layers(model)
+    g = pairs[layer][0].W[:, units].T.copy()  # (k, inputs of that layer)
+    for i in range(layer - 1, -1, -1):
+        g = (g * derivatives[i]) @ pairs[i][0].W.T
+    return g
+
+
+def input_gradient_of_units(model: MLP, x: np.ndarray, layer: int, units: np.ndarray) -> np.ndarray:
+    """(len(units), 784): d pre-activation[layer][unit] / d input at ``x`` (hidden layer ``layer``, 0-based)."""
+    run = forward(model, np.asarray(x, model.dense[0].W.dtype)[None, :])
+    return templates_at(model, [d[0] for d in run.derivatives], layer, units)
+
+
+def top_units(values: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest values, largest first (ties by index)."""
+    k = min(k, len(values))
+    idx = np.argpartition(-values, k - 1)[:k]
+    return idx[np.lexsort((idx, -values[idx]))]
+
+
+def explain(model: MLP, x: np.ndarray, target: int | None = None, steps: int = DEFAULT_STEPS,
+            top: int = TOP_UNITS) -> Explanation:
+    """Explain the answer for one input (784,): default target is the predicted digit.
+
+    One batched pass serves the input and the ``steps`` points of the integrated-gradients
+    path (alpha = (k + 1/2) / steps, k < steps), plus one row for the black baseline.
+    """
+    dtype = model.dense[0].W.dtype
+    x = np.asarray(x, dtype=dtype).reshape(-1)
+    n_classes = model.spec["num_classes"]
+    if x.shape != (model.spec["input_size"],):
+        raise ValueError(f"expected an input of {model.spec['input_size']} values, got {x.shape}")
+    if not 0 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps must be in 0..{MAX_STEPS}, got {steps}")
+    if target is not None and not 0 <= target < n_classes:
+        raise ValueError(f"target must be in 0..{n_classes - 1}, got {target}")
+    alphas = (np.arange(steps, dtype=dtype) + 0.5) / steps if steps else np.zeros(0, dtype)
+    batch = np.concatenate([x[None, :], alphas[:, None] * x[None, :], np.zeros((1, x.size), dtype)])
+    run = forward(model, batch)
+    outputs = run.outputs
+    logits = outputs[-1][0]
+    if target is None:
+        target = int(logits.argmax())
+    grad_logits = np.zeros((len(batch), n_classes), dtype)
+    grad_logits[:, target] = 1.0
+    hidden_grads, g1 = backward(model, run, grad_logits[:-1])  # the baseline needs only its logit
+    W1 = model.dense[0].W
+    gradient = g1[0] @ W1.T
+    integrated = None
+    if steps:
+        inked = np.flatnonzero(x)  # integrated gradients are x times a mean gradient: 0 where x is
+        integrated = np.zeros_like(x)
+        integrated[inked] = x[inked] * (g1[1:] @ W1[inked].T).mean(axis=0)
+
+    layers: list[LayerView] = []
+    activation = model.spec["activation"]
+    for i, (values, g) in enumerate(zip(outputs[:-1], hidden_grads)):
+        v, contribution = values[0], values[0] * g[0]
+        order = top_units(v, top)
+        strongest = top_units(np.abs(contribution), top)
+        templates = templates_at(model, [d[0] for d in run.derivatives], i, strongest)
+        layers.append(LayerView(
+            name=f"hidden {i + 1}", activation=activation, values=v.copy(),
+            top_units=[(int(u), float(v[u])) for u in order],
+            templates=[UnitTemplate(int(u), float(v[u]), float(contribution[u]), t) for u, t in zip(strongest, templates)],
+            template_kind="weights" if i == 0 else "input_gradient",
+        ))
+    layers.append(LayerView(name="output", activation="logits", values=logits.copy(),
+                            top_units=[(int(u), float(logits[u])) for u in top_units(logits, min(top, n_classes))]))
+    return Explanation(
+        target=target, logits=logits.copy(), probabilities=softmax(logits[None, :].astype(np.float64))[0],
+        gradient=gradient.copy(), gradient_x_input=gradient * x, integrated_gradients=integrated, steps=steps,
+        baseline_logit=float(outputs[-1][-1][target]), layers=layers,
+    )
+
+
+def target_logit(model: MLP, x: np.ndarray, target: int) -> float:
+    """The target's logit for one input, through the same private forward (for finite differences)."""
+    return float(forward(model, np.asarray(x, model.dense[0].W.dtype)[None, :]).outputs[-1][0, target])
