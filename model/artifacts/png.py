@@ -1,4 +1,4 @@
-"""Grayscale PNG files from NumPy arrays with the standard library's zlib (model/ has no Pillow)."""
+"""Grayscale and colour PNG files from NumPy arrays with the standard library's zlib (model/ has no Pillow)."""
 from __future__ import annotations
 
 import struct
@@ -11,22 +11,28 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
-def encode_png(image: np.ndarray) -> bytes:
-    """An 8-bit grayscale PNG of a 2-D array: uint8 as is, floats in [0, 1] scaled to 0-255."""
+COLOUR_TYPES = {1: 0, 3: 2, 4: 6}  # channels -> PNG colour type (grey, RGB, RGBA)
+
+
+def encode_png(image: np.ndarray, level: int = 9) -> bytes:
+    """An 8-bit PNG of a 2-D array (grayscale) or an (h, w, 3|4) array (RGB, RGBA): uint8 as is,
+    floats in [0, 1] scaled to 0-255."""
     image = np.asarray(image)
-    if image.ndim != 2 or image.size == 0:
-        raise ValueError(f"expected a non-empty 2-D image, got shape {image.shape}")
+    channels = image.shape[2] if image.ndim == 3 else 1
+    if image.ndim not in (2, 3) or image.size == 0 or (image.ndim == 3 and channels not in (3, 4)):
+        raise ValueError(f"expected a non-empty 2-D image or (h, w, 3|4) colours, got shape {image.shape}")
     if image.dtype != np.uint8:
         image = np.round(np.clip(image, 0.0, 1.0) * 255).astype(np.uint8)
-    height, width = image.shape
-    rows = np.empty((height, width + 1), dtype=np.uint8)
+    height, width = image.shape[:2]
+    rows = np.empty((height, width * channels + 1), dtype=np.uint8)
     rows[:, 0] = 0  # filter type "none" on every scanline
-    rows[:, 1:] = image
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit, grayscale
+    rows[:, 1:] = image.reshape(height, width * channels)
+    colour_type = COLOUR_TYPES[channels]
+    header = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + _chunk(b"IHDR", header)
-        + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 9))
+        + _chunk(b"IDAT", zlib.compress(rows.tobytes(), level))
         + _chunk(b"IEND", b"")
     )
 
