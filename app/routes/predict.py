@@ -57,12 +57,14 @@ def predict() -> dict[str, Any]:
     return prediction(model.predict_proba(model_input.vector), model_input, model.version)
 
 
-def prediction(probabilities: np.ndarray, model_input: ModelInput, version: str) -> dict[str, Any]:
-    """The answer for one image: probabilities renormalised in float64 so that they sum to 1."""
+def prediction(probabilities: np.ndarray, model_input: ModelInput, version: str, count: bool = True) -> dict[str, Any]:
+    """The answer for one image: probabilities renormalised in float64 so that they sum to 1.
+    ``count``: add it to the predictions-by-digit metric (an explanation of a drawing is not a new one)."""
     probabilities = probabilities.astype(np.float64)
     probabilities /= probabilities.sum()
     digit = int(probabilities.argmax())
-    count_prediction(digit)
+    if count:
+        count_prediction(digit)
     return {
         "digit": digit,
         "probabilities": probabilities.tolist(),
