@@ -55,6 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app.middleware import rate_limits
     from app.routes import explain as explain_api
     from app.routes import feedback as feedback_api
+    from app.routes import model_page
     from app.routes import pages
     from app.routes import predict as api
     from app.admin.cli import admin_command
@@ -63,6 +64,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(explain_api.bp)
+    app.register_blueprint(model_page.bp)
     feedback_api.init_app(app)
     rate_limits.init_app(app)  # after the limited routes are registered
     app.cli.add_command(admin_command)

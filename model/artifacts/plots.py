@@ -98,8 +98,8 @@ def _ticks(low: float, high: float, count: int = 5) -> list[float]:
 
 
 def line_plot(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], *, title: str, x_label: str,
-              y_label: str, y_range: tuple[float, float] | None = None) -> str:
-    """A line plot of named (label, xs, ys) series with axes, ticks and a legend."""
+              y_label: str, y_range: tuple[float, float] | None = None, legend: str = "top") -> str:
+    """A line plot of named (label, xs, ys) series with axes, ticks and a legend ("top" or "bottom" right)."""
     points = [(x, y) for _, xs, ys in series for x, y in zip(xs, ys) if y is not None and math.isfinite(y)]
     if not points:
         return _svg(WIDTH, 60, title, [f'<text x="8" y="30">{escape(title)}: no data</text>'])
@@ -135,7 +135,7 @@ def line_plot(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], *,
         body.append(f'<polyline class="series" data-label="{escape(label)}" fill="none" stroke="{colour}" '
                     f'stroke-width="2" points="{path}"/>')
         lx = left + w - 150
-        ly = top + 14 + 16 * i
+        ly = top + 14 + 16 * i if legend == "top" else top + h - 10 - 16 * (len(series) - 1 - i)
         body.append(f'<line x1="{lx}" x2="{lx + 18}" y1="{ly - 4}" y2="{ly - 4}" stroke="{colour}" stroke-width="2"/>'
                     f'<text x="{lx + 24}" y="{ly}">{escape(label)}</text>')
     return _svg(WIDTH, HEIGHT, title, body)
@@ -153,21 +153,24 @@ def curves_svgs(curves: Sequence[dict[str, Any]]) -> dict[str, str]:
                           title="Loss per epoch", x_label="epoch", y_label="cross-entropy"),
         "accuracy": line_plot([("training accuracy", epochs, column("train_accuracy")),
                                ("validation accuracy", epochs, column("val_accuracy"))],
-                              title="Accuracy per epoch", x_label="epoch", y_label="accuracy"),
+                              title="Accuracy per epoch", x_label="epoch", y_label="accuracy", legend="bottom"),
     }
 
 
-def confusion_svg(matrix: Sequence[Sequence[int]], title: str = "Confusion matrix (rows: true digit, columns: predicted)") -> str:
+def confusion_svg(matrix: Sequence[Sequence[int]], title: str = "Confusion matrix") -> str:
     """The confusion matrix as a heat map; off-diagonal cells on their own colour scale so
     that a handful of errors is visible next to a diagonal of a thousand."""
     m = np.asarray(matrix, dtype=np.int64)
     n = len(m)
-    cell, left, top = 38, 40, 40
+    cell, left, top = 38, 56, 58
     size = left + n * cell + 12
     off = m.copy()
     np.fill_diagonal(off, 0)
     off_peak = max(int(off.max()), 1)
-    body = [f'<text x="{left}" y="16" font-weight="600">{escape(title)}</text>']
+    body = [f'<text x="8" y="16" font-weight="600">{escape(title)}</text>',
+            f'<text x="{left + n * cell / 2}" y="36" text-anchor="middle" fill="#555">predicted digit</text>',
+            f'<text x="14" y="{top + n * cell / 2}" text-anchor="middle" fill="#555" '
+            f'transform="rotate(-90 14 {top + n * cell / 2})">true digit</text>']
     for j in range(n):
         body.append(f'<text x="{left + j * cell + cell / 2}" y="{top - 6}" text-anchor="middle">{j}</text>')
     for i in range(n):
@@ -235,7 +238,7 @@ def reliability_svg(bins: Sequence[dict[str, Any]], title: str = "Reliability di
         body.append(f'<text x="{left - 6}" y="{py(t) + 4:.1f}" text-anchor="end">{_num(t)}</text>'
                     f'<text x="{px(t):.1f}" y="{top + side + 16}" text-anchor="middle">{_num(t)}</text>')
     for b in bins:
-        count = b.get("count", 1)
+        count = b.get("count", b.get("n", 1))
         if not count:
             continue
         lo, hi = b.get("low"), b.get("high")
@@ -252,3 +255,54 @@ def reliability_svg(bins: Sequence[dict[str, Any]], title: str = "Reliability di
     body.append(f'<text x="12" y="{top + side / 2}" text-anchor="middle" transform="rotate(-90 12 {top + side / 2})">'
                 'accuracy</text>')
     return _svg(size, size + 34, title, body)
+
+
+# ------------------------------------------------------------------- a model card's figures
+
+def evaluation(card: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The card's fullest evaluation: the test set's, else the validation split's."""
+    for name in ("test", "validation"):
+        report = card.get(name)
+        if isinstance(report, dict) and report.get("confusion_matrix"):
+            return name, report
+    return None
+
+
+def calibration_reports(card: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Reliability reports ({"bins": [...], "ece"?}) anywhere under the card's "calibration"
+    (e.g. before/after, per data set), labelled by where they sit; [] when the card has none."""
+    found: list[tuple[str, dict[str, Any]]] = []
+
+    def walk(label: str, node: Any, depth: int) -> None:
+        if not isinstance(node, dict) or depth > 3:
+            return
+        if isinstance(node.get("bins"), list):
+            found.append((label, node))
+            return
+        for key, value in node.items():
+            walk(f"{label} {key}".strip(), value, depth + 1)
+
+    walk("", card.get("calibration"), 0)
+    return found
+
+
+def card_figures(card: dict[str, Any]) -> dict[str, str]:
+    """Every SVG figure a model card supports, by file stem: loss, accuracy, confusion,
+    per_class, reliability[_<where>]."""
+    figures: dict[str, str] = {}
+    curves = card.get("curves")
+    if isinstance(curves, list) and curves:
+        figures.update(curves_svgs(curves))
+    found = evaluation(card)
+    if found:
+        name, report = found
+        figures["confusion"] = confusion_svg(
+            report["confusion_matrix"], title=f"Confusion matrix, {name} set")
+        if report.get("per_class_accuracy"):
+            figures["per_class"] = bars_svg(report["per_class_accuracy"], title=f"Accuracy per digit, {name} set")
+    for label, report in calibration_reports(card):
+        ece = report.get("ece")
+        title = "Reliability diagram" + (f", {label}" if label else "") + (f" (ECE {ece * 100:.2f}%)" if ece is not None else "")
+        key = "reliability" + ("_" + "_".join(label.split()) if label else "")
+        figures[key] = reliability_svg(report["bins"], title=title)
+    return figures
