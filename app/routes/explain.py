@@ -16,6 +16,7 @@ from app.imaging.preprocess import FIELD, ModelInput
 from app.middleware.errors import ApiError
 from app.routes.predict import current_model, image_to_model_input, prediction, read_image_bytes
 from model.artifacts.plots import heat_png, symmetric_scale, template_pngs
+from model.nn.calibration import temperature_of
 from model.nn.explain import DEFAULT_STEPS, MAX_STEPS, Explanation, explain
 
 bp = Blueprint("explain", __name__)
@@ -35,7 +36,10 @@ def explain_drawing() -> dict[str, Any]:
     model_input = image_to_model_input(read_image_bytes())
     model = current_model()
     e = explain(model.network, model_input.vector, target=target, steps=steps)
-    return {**prediction(e.probabilities, model_input, model.version, count=False), **explanation_json(e, model_input)}
+    # The prediction exactly as /predict gives it (calibrated, with its verdict); the explanation
+    # is about the raw logits, which calibration only divides by one temperature.
+    answer = prediction(model.predict_proba(model_input.vector), model_input, model.version, count=False)
+    return {**answer, **explanation_json(e, model_input), "temperature": temperature_of(model.network.metadata)}
 
 
 def option(name: str, low: int, high: int, default: int | None) -> int | None:

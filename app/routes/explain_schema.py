@@ -60,11 +60,15 @@ LAYER = {
 EXPLANATION = {
     "allOf": [{"$ref": "#/components/schemas/Prediction"}],
     "type": "object",
-    "required": ["target", "logits", "baseline_logit", "input_box", "saliency", "layers"],
+    "required": ["target", "logits", "temperature", "baseline_logit", "input_box", "saliency", "layers"],
     "properties": {
         "target": {"type": "integer", "minimum": 0, "maximum": 9, "description": "the digit explained"},
-        "logits": {"type": "array", "items": {"type": "number"}, "minItems": 10, "maxItems": 10,
-                   "description": "the output layer before softmax; probabilities = softmax(logits)"},
+        "logits": {"type": "array", "items": {"type": "number"}, "minItems": 10, "maxItems": 11,
+                   "description": "the output layer before softmax, one per digit (and an 11th, \"not a digit\", "
+                   "for a model that has it); the answer's probabilities are softmax(logits / temperature), "
+                   "the digits' renormalised"},
+        "temperature": {"type": "number", "exclusiveMinimum": 0,
+                        "description": "the model file's calibration temperature (1 without one)"},
         "baseline_logit": {"type": "number", "description": "the target's logit for a black image"},
         "input_box": {
             "type": "object", "required": ["left", "top", "width", "height"],

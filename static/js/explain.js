@@ -220,8 +220,9 @@ export class ExplainPanel {
   #drawLogits(shown) {
     const t = this.#t;
     const logits = shown.logits;
+    const temperature = shown.temperature > 0 ? shown.temperature : 1;
     const top = Math.max(...logits);
-    const exps = logits.map((z) => Math.exp(z - top));
+    const exps = logits.map((z) => Math.exp((z - top) / temperature));
     const total = exps.reduce((a, b) => a + b, 0);
     const order = logits.map((_, d) => d).sort((a, b) => logits[b] - logits[a]);
     const rows = order.slice(0, CANDIDATES);
@@ -237,7 +238,7 @@ export class ExplainPanel {
       const tr = document.createElement('tr');
       tr.dataset.digit = String(d);
       if (d === shown.target) tr.className = 'is-target';
-      const cells = [String(d), fixed(logits[d], 2), fixed(logits[d] - top, 2), exps[d].toPrecision(3),
+      const cells = [d < 10 ? String(d) : t('notDigitRow'), fixed(logits[d], 2), fixed(logits[d] - top, 2), exps[d].toPrecision(3),
         `${fixed((exps[d] / total) * 100, 2)}%`];
       for (const [i, text] of cells.entries()) {
         const cell = document.createElement(i === 0 ? 'th' : 'td');
@@ -248,7 +249,9 @@ export class ExplainPanel {
       return tr;
     });
     this.#el.logits.replaceChildren(head, ...body);
-    this.#el.softmaxSum.textContent = t('softmaxSum', { total: total.toPrecision(4), max: fixed(top, 2) });
+    this.#el.softmaxSum.textContent = t(temperature === 1 ? 'softmaxSum' : 'softmaxSumT', {
+      total: total.toPrecision(4), max: fixed(top, 2), temperature: fixed(temperature, 3),
+    });
   }
 
   #drawLayers(shown) {
@@ -298,7 +301,7 @@ export class ExplainPanel {
 }
 
 function isExplanation(body) {
-  return Number.isInteger(body?.target) && Array.isArray(body?.logits) && body.logits.length === 10
+  return Number.isInteger(body?.target) && Array.isArray(body?.logits) && body.logits.length >= 10
     && Array.isArray(body?.layers) && body?.saliency?.gradient_x_input?.png
     && typeof body?.preview === 'string' && body.preview.startsWith('data:image/png');
 }

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from model.nn.explain import MAX_STEPS
-from model.nn.network import MLP
+from model.artifacts import weights_file
 from tests.app.drawings import canvas_png, data_url
 from tests.app.openapi_check import assert_matches_openapi
 from tests.live_server import WEIGHTS
@@ -33,9 +33,10 @@ def test_explanation_through_gunicorn_matches_openapi_and_predict(live_server) -
     assert body["digit"] == prediction["digit"] == body["target"] == 7
     np.testing.assert_allclose(body["probabilities"], prediction["probabilities"], atol=1e-6)
     assert body["preview"] == prediction["preview"]
-    logits = np.array(body["logits"])
-    softmax = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
-    np.testing.assert_allclose(softmax, body["probabilities"], atol=1e-6)
+    logits = np.array(body["logits"]) / body["temperature"]
+    digits = np.exp(logits - logits.max())[:10]
+    np.testing.assert_allclose(digits / digits.sum(), body["probabilities"], atol=1e-6)
+    assert body["verdict"] == prediction["verdict"]
     error = live_server.request("POST", "/explain?target=10", SEVEN, {"Content-Type": "image/png"})
     assert error.status == 400 and json.loads(error.body)["error"]["code"] == "invalid_target"
     assert_matches_openapi("/explain", "post", 400, json.loads(error.body))
@@ -81,7 +82,7 @@ def test_steps_option(client) -> None:
 
 def test_maps_layers_and_templates_are_the_networks_own(client) -> None:
     body = client.post("/explain?target=3", data=SEVEN, content_type="image/png").get_json()
-    model = MLP.load(WEIGHTS)
+    model = weights_file.load(WEIGHTS)
     x = np.asarray(png_of(body["preview"]), dtype=np.float32).reshape(-1) / 255
     assert body["target"] == 3
     sal = body["saliency"]

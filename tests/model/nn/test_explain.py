@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from model.nn.explain import explain, forward, input_gradient_of_units, target_logit
+from model.artifacts import weights_file
 from model.nn.network import ACTIVATIONS, MLP
 from tests.live_server import WEIGHTS
 
@@ -113,7 +114,7 @@ def test_integrated_gradients_add_up_to_the_logit_difference(activation: str) ->
 
 
 def test_explanation_agrees_with_the_prediction_and_leaves_the_model_alone() -> None:
-    model = MLP.load(WEIGHTS)
+    model = weights_file.load(WEIGHTS)
     x = random_input(9).astype(np.float32)
     before = {k: v.copy() for k, v in model.state().items()}
     e = explain(model, x)
@@ -134,7 +135,7 @@ def test_explanation_agrees_with_the_prediction_and_leaves_the_model_alone() -> 
 def test_saliency_of_mnist_test_digits_sits_on_their_ink(mnist) -> None:
     """Gradient x input and integrated gradients put most of their mass on the ink; the plain
     gradient is a sensitivity map (where more ink would change the logit), measured only for sign."""
-    model = MLP.load(WEIGHTS)
+    model = weights_file.load(WEIGHTS)
     images = mnist.test_images[:100].reshape(-1, 784).astype(np.float32) / 255
     on_ink = []
     for x, label in zip(images, mnist.test_labels[:100]):
