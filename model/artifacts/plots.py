@@ -61,6 +61,16 @@ def template_pngs(templates: np.ndarray) -> list[bytes]:
     return [encode_png(rgb, level=0) for rgb in template_rgb(templates / scales, 1.0)]
 
 
+def overlay_rgb(image: np.ndarray, values: np.ndarray, scale: float | None = None) -> np.ndarray:
+    """(h, w, 3) uint8: a [0, 1] greyscale image (white ink on black, lightened) with the heat
+    map composited over it, as the page shows it over the 28x28 preview."""
+    base = 0.45 + 0.55 * np.clip(np.asarray(image, np.float32), 0.0, 1.0)  # lightened, so colours read on black
+    heat = heat_rgba(values, scale).astype(np.float32)
+    alpha = heat[..., 3:] / 255.0
+    rgb = (1 - alpha) * (base[..., None] * 255) + alpha * heat[..., :3]
+    return np.round(rgb).astype(np.uint8)
+
+
 def enlarge(image: np.ndarray, factor: int) -> np.ndarray:
     """Nearest-neighbour enlargement of an (h, w[, c]) image, for files a person opens."""
     return image.repeat(factor, axis=0).repeat(factor, axis=1)
