@@ -25,25 +25,39 @@ def symmetric_scale(values: np.ndarray) -> float:
     return peak if peak > 0 and math.isfinite(peak) else 1.0
 
 
+LEVELS = 255  # a map is drawn in 2 x 255 + 1 colours: |value| / scale quantised, and its sign
+
+
+def _levels(values: np.ndarray, scale: float | None) -> np.ndarray:
+    """Indices into the colour tables: 0 (most against) .. LEVELS (zero) .. 2 * LEVELS (most for)."""
+    values = np.asarray(values, dtype=np.float32)
+    scale = symmetric_scale(values) if scale is None else scale
+    return (np.clip(values * (LEVELS / scale), -LEVELS, LEVELS) + (LEVELS + 0.5)).astype(np.intp)
+
+
+def _tables() -> tuple[np.ndarray, np.ndarray]:
+    strength = np.abs(np.arange(-LEVELS, LEVELS + 1, dtype=np.float32)) / LEVELS
+    colour = np.where((np.arange(-LEVELS, LEVELS + 1) >= 0)[:, None], FOR, AGAINST)
+    heat = np.empty((2 * LEVELS + 1, 4), np.uint8)
+    heat[:, :3] = colour.astype(np.uint8)
+    heat[:, 3] = np.round(np.sqrt(strength) * 255)
+    template = np.round(255 - strength[:, None] * (255 - colour)).astype(np.uint8)
+    return heat, template
+
+
+# Looked up, not computed per pixel: a request draws 19 of these maps.
+HEAT_TABLE, TEMPLATE_TABLE = _tables()
+
+
 def heat_rgba(values: np.ndarray, scale: float | None = None) -> np.ndarray:
     """(h, w, 4) uint8: red where positive, blue where negative, alpha |v| / scale (square-root
     eased, so that weak evidence stays visible over a drawing)."""
-    values = np.asarray(values, dtype=np.float32)
-    scale = symmetric_scale(values) if scale is None else scale
-    strength = np.sqrt(np.clip(np.abs(values) / scale, 0.0, 1.0))
-    out = np.empty((*values.shape, 4), dtype=np.uint8)
-    out[..., :3] = np.where((values >= 0)[..., None], FOR, AGAINST).astype(np.uint8)
-    out[..., 3] = np.round(strength * 255)
-    return out
+    return HEAT_TABLE[_levels(values, scale)]
 
 
 def template_rgb(values: np.ndarray, scale: float | None = None) -> np.ndarray:
     """(h, w, 3) uint8: a weight template, red for positive and blue for negative weights on white."""
-    values = np.asarray(values, dtype=np.float32)
-    scale = symmetric_scale(values) if scale is None else scale
-    strength = np.clip(np.abs(values) / scale, 0.0, 1.0)[..., None]
-    colour = np.where((values >= 0)[..., None], FOR, AGAINST)
-    return np.round(255 - strength * (255 - colour)).astype(np.uint8)
+    return TEMPLATE_TABLE[_levels(values, scale)]
 
 
 def heat_png(values: np.ndarray, scale: float | None = None) -> bytes:

@@ -61,7 +61,7 @@ def test_why_shows_heat_maps_layers_and_switches_target(browser: Browser, server
         expect(strips).to_have_count(2)
         expect(strips.nth(0).locator("h4")).to_contain_text("of 800 units")
         loaded = page.eval_on_selector_all(".templates img", "imgs => imgs.map(i => i.complete && i.naturalWidth)")
-        assert loaded == [28] * 16
+        assert loaded == [28] * 12
         grid = strips.nth(0).locator("canvas.layer-grid")
         assert grid.evaluate("c => [c.width, c.height]") == [240, 120]
         # logits and softmax written out, the target's row marked
