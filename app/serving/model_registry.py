@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable, Hashable, Iterator
 
 from model.artifacts import weights_file
+from model.artifacts.card import read_card
 from model.artifacts.weights_file import ModelFileError, atomic_write_bytes
 from model.nn.network import MLP
 
@@ -106,12 +107,7 @@ class ModelRegistry:
 
     def card(self, version: str) -> dict:
         """The version's model card, or {} if it has none or it is unreadable."""
-        path = self.path_of(version).with_name(CARD_NAME)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        return read_card(self.path_of(version).with_name(CARD_NAME)) or {}
 
     def history(self) -> list[dict]:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import math
 import os
 from pathlib import Path
@@ -22,6 +23,8 @@ from model.nn.network import MLP
 
 if TYPE_CHECKING:
     from model.training.config import TrainConfig
+
+log = logging.getLogger(__name__)
 
 
 def array_sha256(*arrays: np.ndarray) -> str:
@@ -50,6 +53,24 @@ def write_json_atomic(path: Path, obj: Any) -> None:
 
 def card_path_for(weights: str | os.PathLike) -> Path:
     return Path(weights).with_suffix(".json")
+
+
+def read_card(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The model card at ``path``, or None if absent or unreadable (the weights alone are enough to serve).
+
+    An unreadable card (bad JSON, not an object, an OS error) is logged once as a warning, not raised.
+    """
+    try:
+        card = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring unreadable model card %s: %s", path, exc)
+        return None
+    if not isinstance(card, dict):
+        log.warning("ignoring model card %s: not a JSON object", path)
+        return None
+    return card
 
 
 def strip_arrays(report: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,10 @@
-"""Grayscale and colour PNG files from NumPy arrays with the standard library's zlib (model/ has no Pillow)."""
+"""Grayscale and colour PNG files from NumPy arrays with the standard library's zlib (model/ has no Pillow),
+and a small reader for 8-bit ones.
+
+The project's one PNG writer: the evaluate CLI's error images, the server's preview
+(app.imaging.preprocess, at zlib level 1: written directly, 4x cheaper than Pillow's save),
+and the explanation's heat maps and templates (RGB/RGBA, model/artifacts/plots.py).
+"""
 from __future__ import annotations
 
 import struct
@@ -16,13 +22,14 @@ COLOUR_TYPES = {1: 0, 3: 2, 4: 6}  # channels -> PNG colour type (grey, RGB, RGB
 
 def encode_png(image: np.ndarray, level: int = 9) -> bytes:
     """An 8-bit PNG of a 2-D array (grayscale) or an (h, w, 3|4) array (RGB, RGBA): uint8 as is,
-    floats in [0, 1] scaled to 0-255."""
+    floats clipped to [0, 1] and scaled to 0-255 (rounded half up); ``level`` is zlib's
+    compression level (0: stored, 1: fastest, 9: smallest)."""
     image = np.asarray(image)
     channels = image.shape[2] if image.ndim == 3 else 1
     if image.ndim not in (2, 3) or image.size == 0 or (image.ndim == 3 and channels not in (3, 4)):
         raise ValueError(f"expected a non-empty 2-D image or (h, w, 3|4) colours, got shape {image.shape}")
     if image.dtype != np.uint8:
-        image = np.round(np.clip(image, 0.0, 1.0) * 255).astype(np.uint8)
+        image = (np.clip(image, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)  # +0.5, then truncation: half up
     height, width = image.shape[:2]
     rows = np.empty((height, width * channels + 1), dtype=np.uint8)
     rows[:, 0] = 0  # filter type "none" on every scanline

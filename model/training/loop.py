@@ -44,7 +44,7 @@ class Split(NamedTuple):
 def as_features(images: np.ndarray) -> np.ndarray:
     """uint8 pixels (n, 28, 28) or (n, 784), or floats in [0, 1] -> float32 (n, 784)."""
     images = np.asarray(images)
-    flat = images.reshape(len(images), -1)
+    flat = images.reshape(len(images), int(np.prod(images.shape[1:])))  # (0, 28, 28) -> (0, 784) too
     if flat.shape[1] != 784:
         raise ValueError(f"expected 28x28 images (784 pixels each), got shape {images.shape}")
     if images.dtype == np.uint8:

@@ -11,7 +11,7 @@ from model.artifacts import weights_file
 from model.artifacts.png import encode_png
 from model.nn.explain import explain
 from tests.live_server import WEIGHTS
-from tests.model.test_cli import run
+from tests.model.cli.test_evaluate import run
 
 
 def test_inspect_an_mnist_digit_prints_the_explanation_and_writes_the_heat_map(tmp_path, mnist) -> None:

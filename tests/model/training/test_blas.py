@@ -13,7 +13,7 @@ from model.training import blas
 from model.training.blas import SPIN_ENV_VAR, THREAD_ENV_VARS, default_threads, threads_for
 from model.training.options import parse_training_argv
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def blas_threads() -> int:
