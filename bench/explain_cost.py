@@ -1,14 +1,14 @@
 """What POST /explain costs the server, next to POST /predict (issue 14: at most 3x).
 
-    python bench/explain_cost.py [--rounds 7] [--requests 150] [--main]
+    python bench/explain_cost.py [--rounds 7] [--requests 150] [--main] [--kinds predict,explain,...]
 
 Starts gunicorn with one worker (`make run`'s command line, bench/request_speed.py's Server)
 and sends, over one keep-alive connection, alternating rounds of `--requests` POSTs of the
 page's own payload (bench/payloads/canvas_7_chromium.png as the JSON data URL the page sends):
 /predict, /explain (default options: 16 integrated-gradients steps), /explain?steps=0 and
 /explain?target=3. The worker's CPU time (utime + stime from /proc) is read around each round,
-so the figures are server CPU per request whatever the client costs; rounds alternate so every
-kind sees the same machine load. Reports the median per kind and the median of the per-round
+so the figures are server CPU per request whatever the client costs; rounds alternate (in
+reverse order every other round) so every kind sees the same machine load. Reports the median per kind and the median of the per-round
 ratios to /predict.
 
 --main also starts a server from `git archive main` (a temporary folder) and alternates
@@ -79,6 +79,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--requests", type=int, default=150)
     parser.add_argument("--main", action="store_true", help="also time /predict of `main` (git archive)")
+    parser.add_argument("--kinds", default=",".join(KINDS), help=f"which of {', '.join(KINDS)} (comma-separated)")
     args = parser.parse_args()
     body = json.dumps({"image": "data:image/png;base64," + base64.b64encode(BROWSER_PAYLOAD.read_bytes()).decode()}).encode()
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min), "
@@ -94,13 +95,13 @@ def main() -> None:
         pids = {name: worker_pid(server) for name, server in servers.items()}
         cpu: dict[str, list[float]] = {}
         sizes: dict[str, int] = {}
-        for _ in range(args.rounds):
-            for kind, path in KINDS.items():
-                us, sizes[kind] = round_cpu(servers["branch"], pids["branch"], path, body, args.requests)
+        kinds = [(kind, "branch", KINDS[kind]) for kind in args.kinds.split(",")]
+        if "main" in servers:
+            kinds.append(("predict on main", "main", "/predict"))
+        for r in range(args.rounds):
+            for kind, server, path in kinds if r % 2 == 0 else kinds[::-1]:  # each order half of the time
+                us, sizes[kind] = round_cpu(servers[server], pids[server], path, body, args.requests)
                 cpu.setdefault(kind, []).append(us)
-            if "main" in servers:
-                us, sizes["predict on main"] = round_cpu(servers["main"], pids["main"], "/predict", body, args.requests)
-                cpu.setdefault("predict on main", []).append(us)
         print(f"\n{'kind':<20} {'server CPU us/request (median, min-max)':>40} {'x /predict (median of rounds)':>31} {'answer bytes':>13}")
         for kind, values in cpu.items():
             ratios = [v / p for v, p in zip(values, cpu["predict"])]
