@@ -11,10 +11,13 @@ CHROMIUM ?= /usr/bin/chromium
 APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] && echo "" || echo sudo ); \
   $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq
 
-$(BIN)/.runtime-installed: requirements.txt
+# The pinned lock first, then the project itself as an editable package (pyproject.toml: the
+# console scripts digit-canvas-*); --no-deps: the lock alone decides the versions.
+$(BIN)/.runtime-installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
 
 $(BIN)/.dev-installed: $(BIN)/.runtime-installed requirements-dev.txt
@@ -48,7 +51,7 @@ test: venv-dev chromium
 bench: venv
 	@command -v wrk >/dev/null || ($(APT_INSTALL) wrk) \
 	  || echo "wrk could not be installed: the load comes from Python threads"
-	$(BIN)/python bench/request_speed.py
+	$(BIN)/python -m bench.request_speed
 
 train: venv
 	$(BIN)/python -m model.cli.train

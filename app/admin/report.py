@@ -16,11 +16,6 @@ from app.serving.model_registry import SHIPPED, ModelRegistry, RegistryError
 from model.artifacts.plots import card_figures, evaluation, most_confused
 
 
-def add_report_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--version", help="the version to report on (default: the one being served)")
-    parser.add_argument("--out", type=Path, default=Path("model-report"), help="folder to write (default: model-report)")
-
-
 def points(value: Any) -> str:
     return f"{100 * float(value):.2f}%" if isinstance(value, (int, float)) else "-"
 
@@ -76,8 +71,9 @@ def write_report(registry: ModelRegistry, version: str | None, out: Path) -> lis
     return [*written, path]
 
 
-def run_report(registry: ModelRegistry, args: argparse.Namespace) -> int:
-    written = write_report(registry, args.version, args.out)
+def cmd_report(args: argparse.Namespace) -> int:
+    """The admin command: ``args`` holds instance, weights, version (or None) and out."""
+    written = write_report(ModelRegistry.in_instance(args.instance, args.weights), args.version, Path(args.out))
     for path in written:
         print(path)
     return 0

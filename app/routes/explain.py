@@ -14,7 +14,7 @@ from flask import Blueprint, request
 
 from app.imaging.preprocess import FIELD, ModelInput
 from app.middleware.errors import ApiError
-from app.routes.predict import current_model, image_to_model_input, prediction, read_image_bytes
+from app.routes.predict import current_model, forward, image_to_model_input, prediction, read_image_bytes
 from model.artifacts.plots import heat_png, symmetric_scale, template_pngs
 from model.nn.calibration import temperature_of
 from model.nn.explain import DEFAULT_STEPS, MAX_STEPS, Explanation, explain
@@ -38,7 +38,7 @@ def explain_drawing() -> dict[str, Any]:
     e = explain(model.network, model_input.vector, target=target, steps=steps)
     # The prediction exactly as /predict gives it (calibrated, with its verdict); the explanation
     # is about the raw logits, which calibration only divides by one temperature.
-    answer = prediction(model.predict_proba(model_input.vector), model_input, model.version, count=False)
+    answer = prediction(forward(model, [model_input])[0], model_input, model.version, count=False)
     return {**answer, **explanation_json(e, model_input), "temperature": temperature_of(model.network.metadata)}
 
 

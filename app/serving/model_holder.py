@@ -32,13 +32,11 @@ class LoadedModel:
     card: dict[str, Any] | None = field(default=None, compare=False)
     path: Path | None = field(default=None, compare=False)  # the file it was loaded from
 
-    def predict_proba(self, vector: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities for one (784,) input: (10,), or (11,) when the file has a
-        "not a digit" output (model.nn.verdict reads both)."""
-        return calibrated_proba(self.network, vector)[0]
-
     def predict_proba_batch(self, vectors: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities (n, 10 or 11) for (n, 784) inputs, in one forward pass."""
+        """Calibrated probabilities (n, 10 or 11) for (n, 784) inputs, in one forward pass: the API's
+        one path (app.routes.predict.forward). One row runs as matrix-vector products
+        (model.nn.calibration.logits -> FullyConnectedLayer.forward_one); an 11th output is
+        "not a digit" (model.nn.verdict reads both)."""
         return calibrated_proba(self.network, vectors)
 
     def describe(self) -> dict[str, Any]:

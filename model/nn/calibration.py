@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from model.nn.layers import softmax
+from model.nn.layers import log_sum_exp, softmax
 
 ECE_BINS = 15
 
@@ -46,10 +46,8 @@ def calibrated_proba(network: Any, x: np.ndarray) -> np.ndarray:
 
 def nll(z: np.ndarray, labels: np.ndarray, t: float) -> float:
     """Mean negative log-likelihood of the labels under softmax(z / t)."""
-    s = z.astype(np.float64) / t
-    s -= s.max(axis=1, keepdims=True)
-    log_norm = np.log(np.exp(s).sum(axis=1))
-    return float(np.mean(log_norm - s[np.arange(len(labels)), labels]))
+    shifted, _, _, log_norm = log_sum_exp(z.astype(np.float64) / t)
+    return float(np.mean(log_norm - shifted[np.arange(len(labels)), labels]))
 
 
 def fit_temperature(z: np.ndarray, labels: np.ndarray) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from model.nn.network import ACTIVATIONS
 from model.nn.optim import SCHEDULES
@@ -112,12 +112,16 @@ AUGMENT_FLAGS = (
 )
 
 
-def parse_training_argv(parser: argparse.ArgumentParser, argv: Sequence[str]) -> tuple[argparse.Namespace, TrainConfig]:
+def parse_training_argv(
+    parser: argparse.ArgumentParser, argv: Sequence[str],
+    trains: Callable[[argparse.Namespace], bool] = lambda args: True,
+) -> tuple[argparse.Namespace, TrainConfig]:
     """Parse a training command line into its namespace and its validated TrainConfig.
 
     --quick sets QUICK_DEFAULTS on ``parser`` first (explicit flags still win); a value out of
     range ends the program through ``parser.error`` (exit 2, the message says which); --threads
-    (or its default) is applied to BLAS here, the one place, via ``blas.set_threads``.
+    (or its default) is applied to BLAS here, the one place, via ``blas.set_threads``: one core
+    is left to the augmentation thread when the run ``trains`` with augmentation.
     """
     argv = list(argv)
     if "--quick" in argv:
@@ -127,7 +131,7 @@ def parse_training_argv(parser: argparse.ArgumentParser, argv: Sequence[str]) ->
         config = config_from_args(args)
     except ValueError as exc:
         parser.error(str(exc))
-    blas.set_threads(args.threads, augmenting=config.augment is not None)
+    blas.set_threads(args.threads, augmenting=trains(args) and config.augment is not None)
     return args, config
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
-from tests.browser.chromium import launch
-from tests.browser.drawing import DIGITS, draw_and_wait, draw_with_mouse, draw_with_touch
+from testkit.chromium import launch
+from testkit.browser_drawing import DIGITS, draw_and_wait, draw_with_mouse, draw_with_touch
 from tests.browser.screenshots import SHOTS
-from tests.live_server import REPO, LiveServer
+from testkit.live_server import REPO, LiveServer
 
 WHY_NOT = {"desktop": 1, "phone": 6}  # the digit each shot asks "why not ...?" about
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.contexts import DESKTOP, PHONE
-from tests.browser.drawing import DIGITS, draw_and_wait, draw_with_touch
+from testkit.browser_drawing import DIGITS, draw_and_wait, draw_with_touch
 from tests.browser.test_csp import RECORD_VIOLATIONS
-from tests.live_server import LiveServer
+from testkit.live_server import LiveServer
 
 COLOURED = """canvas => {
     const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.hardening.conftest import HANG, assert_alive, assert_json_error
+from tests.support.raw_http import HANG, assert_alive, assert_json_error
 from tests.hardening.test_hostile_input import (
     JSON_CASES,
     MULTIPART_CASES,

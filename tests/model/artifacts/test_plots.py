@@ -23,7 +23,7 @@ from model.artifacts.plots import (
     template_pngs,
 )
 from model.artifacts.png import PngError, decode_png, encode_png
-from tests.live_server import REPO
+from testkit.live_server import REPO
 
 SVG = "{http://www.w3.org/2000/svg}"
 CARD = json.loads((REPO / "weights" / "mlp.json").read_text())

@@ -10,7 +10,7 @@ from PIL import Image
 from model.artifacts import weights_file
 from model.artifacts.png import encode_png
 from model.nn.explain import explain
-from tests.live_server import WEIGHTS
+from testkit.live_server import WEIGHTS
 from tests.model.cli.test_evaluate import run
 
 

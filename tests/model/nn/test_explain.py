@@ -13,7 +13,7 @@ import pytest
 from model.nn.explain import explain, forward, input_gradient_of_units, target_logit
 from model.artifacts import weights_file
 from model.nn.network import ACTIVATIONS, MLP
-from tests.live_server import WEIGHTS
+from testkit.live_server import WEIGHTS
 
 EPS = 1e-6
 

@@ -1,0 +1,127 @@
+"""POST /explain: real answers (in-process and through gunicorn) against the OpenAPI document,
+the three request forms, the target option, and what the maps and layers hold."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from model.nn.explain import MAX_STEPS
+from model.artifacts import weights_file
+from testkit.drawings import canvas_png, data_url
+from tests.support.openapi_check import assert_matches_openapi
+from testkit.live_server import WEIGHTS
+
+SEVEN = canvas_png("seven")
+
+
+def png_of(url: str) -> Image.Image:
+    assert url.startswith("data:image/png;base64,")
+    return Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+
+
+def test_explanation_through_gunicorn_matches_openapi_and_predict(live_server) -> None:
+    explained = live_server.request("POST", "/explain", SEVEN, {"Content-Type": "image/png"})
+    predicted = live_server.request("POST", "/predict", SEVEN, {"Content-Type": "image/png"})
+    assert explained.status == 200, explained.body[:300]
+    body, prediction = json.loads(explained.body), json.loads(predicted.body)
+    assert_matches_openapi("/explain", "post", 200, body)
+    assert body["digit"] == prediction["digit"] == body["target"] == 7
+    np.testing.assert_allclose(body["probabilities"], prediction["probabilities"], atol=1e-6)
+    assert body["preview"] == prediction["preview"]
+    logits = np.array(body["logits"]) / body["temperature"]
+    digits = np.exp(logits - logits.max())[:10]
+    np.testing.assert_allclose(digits / digits.sum(), body["probabilities"], atol=1e-6)
+    assert body["verdict"] == prediction["verdict"]
+    error = live_server.request("POST", "/explain?target=10", SEVEN, {"Content-Type": "image/png"})
+    assert error.status == 400 and json.loads(error.body)["error"]["code"] == "invalid_target"
+    assert_matches_openapi("/explain", "post", 400, json.loads(error.body))
+
+
+@pytest.mark.parametrize("form", ["raw", "json", "multipart", "form_field"])
+def test_every_request_form_takes_a_target(client, form: str) -> None:
+    if form == "raw":
+        response = client.post("/explain?target=1", data=SEVEN, content_type="image/png")
+    elif form == "json":
+        response = client.post("/explain", json={"image": data_url(SEVEN), "target": 1})
+    elif form == "multipart":
+        response = client.post("/explain", data={"image": (io.BytesIO(SEVEN), "seven.png"), "target": "1"},
+                               content_type="multipart/form-data")
+    else:
+        response = client.post("/explain", data={"image": data_url(SEVEN), "target": "1"},
+                               content_type="multipart/form-data")
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert_matches_openapi("/explain", "post", 200, body)
+    assert body["target"] == 1 and body["digit"] == 7
+
+
+@pytest.mark.parametrize("value", [-1, 10, 1.5, True, "7a", "", [7], None, "99999"])
+def test_a_bad_target_is_a_400(client, value) -> None:
+    payload = {"image": data_url(SEVEN), "target": value}
+    response = client.post("/explain", json=payload)
+    if value is None:  # null means "not given": the predicted digit
+        assert response.status_code == 200 and response.get_json()["target"] == 7
+        return
+    assert response.status_code == 400, response.get_json()
+    assert response.get_json()["error"]["code"] == "invalid_target"
+    assert_matches_openapi("/explain", "post", 400, response.get_json())
+
+
+def test_steps_option(client) -> None:
+    none = client.post("/explain?steps=0", data=SEVEN, content_type="image/png").get_json()
+    assert "integrated_gradients" not in none["saliency"]
+    many = client.post("/explain", json={"image": data_url(SEVEN), "steps": MAX_STEPS}).get_json()
+    assert many["saliency"]["integrated_gradients"]["steps"] == MAX_STEPS
+    assert client.post(f"/explain?steps={MAX_STEPS + 1}", data=SEVEN, content_type="image/png").status_code == 400
+
+
+def test_maps_layers_and_templates_are_the_networks_own(client) -> None:
+    body = client.post("/explain?target=3", data=SEVEN, content_type="image/png").get_json()
+    model = weights_file.load(WEIGHTS)
+    x = np.asarray(png_of(body["preview"]), dtype=np.float32).reshape(-1) / 255
+    assert body["target"] == 3
+    sal = body["saliency"]
+    gradient = np.array(sal["gradient"]["values"])
+    gxi = np.array(sal["gradient_x_input"]["values"])
+    np.testing.assert_allclose(gxi, gradient * x.reshape(28, 28), atol=2e-6)
+    ig = sal["integrated_gradients"]
+    gap = ig["sum"] - (body["logits"][3] - body["baseline_logit"])
+    assert ig["completeness_gap"] == pytest.approx(gap, abs=1e-3)
+    for name in ("gradient", "gradient_x_input", "integrated_gradients"):
+        heat = png_of(sal[name]["png"])
+        assert heat.size == (28, 28) and heat.mode == "RGBA"
+        rgba = np.asarray(heat)
+        values = np.array(sal[name]["values"])
+        strongest = np.unravel_index(np.abs(values).argmax(), values.shape)
+        assert rgba[strongest][3] == 255
+        red, seen = rgba[..., 0] > rgba[..., 2], rgba[..., 3] > 0
+        assert seen.sum() > 50
+        assert red[seen & (values > 0)].all() and not red[seen & (values < 0)].any()
+    hidden1, hidden2, output = body["layers"]
+    assert [hidden1["size"], hidden2["size"], output["size"]] == [800, 800, 10]
+    np.testing.assert_allclose(output["values"], body["logits"], atol=1e-4)
+    assert hidden1["template_kind"] == "weights" and hidden2["template_kind"] == "input_gradient"
+    for unit in hidden1["contributing_units"]:
+        template = np.asarray(png_of(unit["template"]).convert("RGB"), dtype=np.int32)
+        weights = model.dense[0].W[:, unit["unit"]].reshape(28, 28)
+        red_more = template[..., 0] > template[..., 2]
+        assert (red_more == (weights > 1e-3 * np.abs(weights).max()))[np.abs(weights) > 0.05 * np.abs(weights).max()].all()
+        assert unit["value"] == pytest.approx(hidden1["values"][unit["unit"]], abs=1e-4)
+    contributions = [abs(u["contribution"]) for u in hidden1["contributing_units"]]
+    assert contributions == sorted(contributions, reverse=True)
+
+
+def test_explaining_does_not_count_as_a_prediction(client) -> None:
+    def sevens() -> list[str]:
+        text = client.get("/metrics").get_data(as_text=True)
+        return [ln for ln in text.splitlines() if ln.startswith('digit_canvas_predictions_total{digit="7"}')]
+
+    client.post("/predict", data=SEVEN, content_type="image/png")
+    before = sevens()
+    client.post("/explain", data=SEVEN, content_type="image/png")
+    assert before and sevens() == before
