@@ -145,20 +145,18 @@ def forward_from(model: MLP, z: np.ndarray) -> Pass:
 def backward(model: MLP, run: Pass, grad_logits: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     """Back from ``grad_logits`` (the first n rows of the pass, 10) to the first hidden layer's pre-activations.
 
-    Returns the gradient at each hidden layer's output (only at units whose derivative is
-    nonzero in some row: elsewhere nothing flows back, and a dead ReLU unit has activation 0
-    so contributes 0) and the gradient at the first layer's pre-activations (n, n_hidden1).
-    Each product reads only the weights between units that carry a gradient on both sides.
+    Returns the gradient at each hidden layer's output and at the first layer's pre-activations
+    (n, n_hidden1). Each product reads only the weights of the units above that carry a gradient.
     """
     WT = transposed(model)
     hidden_grads: list[np.ndarray] = []
     g = grad_logits
     for i in range(len(run.derivatives) - 1, -1, -1):
         deriv = run.derivatives[i][: len(grad_logits)]
-        live = np.flatnonzero(deriv.any(axis=0))
         carrying = np.flatnonzero(g.any(axis=0))
-        at_output = np.zeros(deriv.shape, dtype=g.dtype)
-        at_output[:, live] = g[:, carrying] @ WT[i + 1][carrying][:, live]
+        # Rows of W.T for the units above that carry a gradient; every unit below gets its value
+        # (restricting the columns as well costs more in the strided gather than it saves).
+        at_output = g[:, carrying] @ WT[i + 1][carrying]
         hidden_grads.append(at_output)
         g = at_output * deriv
     return hidden_grads[::-1], g
