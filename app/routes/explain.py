@@ -35,10 +35,11 @@ def explain_drawing() -> dict[str, Any]:
     target, steps = option("target", 0, 9, None), option("steps", 0, MAX_STEPS, DEFAULT_STEPS)
     model_input = image_to_model_input(read_image_bytes())
     model = current_model()
-    e = explain(model.network, model_input.vector, target=target, steps=steps)
     # The prediction exactly as /predict gives it (calibrated, with its verdict); the explanation
-    # is about the raw logits, which calibration only divides by one temperature.
+    # is about the raw logits, which calibration only divides by one temperature. By default it
+    # explains the answer's digit (never a model's 11th "not a digit" output, even if largest).
     answer = prediction(forward(model, [model_input])[0], model_input, model.version, count=False)
+    e = explain(model.network, model_input.vector, target=answer["digit"] if target is None else target, steps=steps)
     return {**answer, **explanation_json(e, model_input), "temperature": temperature_of(model.network.metadata)}
 
 

@@ -11,7 +11,10 @@ import pytest
 from PIL import Image
 
 from model.nn.explain import MAX_STEPS
+from app import create_app
 from model.artifacts import weights_file
+from model.nn.network import MLP
+from tests.conftest import UNLIMITED
 from testkit.drawings import canvas_png, data_url
 from tests.support.openapi_check import assert_matches_openapi
 from testkit.live_server import WEIGHTS
@@ -125,3 +128,23 @@ def test_explaining_does_not_count_as_a_prediction(client) -> None:
     before = sevens()
     client.post("/explain", data=SEVEN, content_type="image/png")
     assert before and sevens() == before
+
+
+def test_a_model_with_a_not_a_digit_output_and_a_temperature(tmp_path) -> None:
+    """11 outputs (the 11th "not a digit", made the largest here) and a calibration temperature:
+    the default target is still the answer's digit, logits has 11 entries, probabilities are
+    the digits' share of softmax(logits / T)."""
+    net = MLP(hidden_sizes=(16,), num_classes=11, seed=2)
+    net.dense[-1].b[10] = 50.0
+    net.metadata = {"version": "eleven", "calibration": {"temperature": 2.0}}
+    path = tmp_path / "eleven.npz"
+    weights_file.save(net, path)
+    app = create_app({"TESTING": True, "WEIGHTS_PATH": str(path), "INSTANCE_PATH": str(tmp_path / "i"), **UNLIMITED})
+    body = app.test_client().post("/explain", data=SEVEN, content_type="image/png").get_json()
+    assert_matches_openapi("/explain", "post", 200, body)
+    assert len(body["logits"]) == 11 and body["temperature"] == 2.0
+    assert int(np.argmax(body["logits"])) == 10 and body["target"] == body["digit"] != 10
+    z = np.array(body["logits"]) / 2.0
+    digits = np.exp(z - z.max())[:10]
+    np.testing.assert_allclose(digits / digits.sum(), body["probabilities"], rtol=1e-4, atol=1e-9)
+    assert len(body["layers"][-1]["values"]) == 11
