@@ -17,7 +17,7 @@ from app.middleware.errors import register_error_handlers
 from app.middleware.json_limits import BoundedJSONProvider
 from app.settings import REPO_ROOT, Settings
 from app.serving.model_holder import ModelHolder
-from app.serving.model_registry import ModelRegistry
+from app.serving.shared_registry import open_registry
 
 
 class DigitCanvasApp(Flask):
@@ -52,8 +52,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     # The one model holder of this worker: the promoted version (or the shipped weights) is
     # loaded here; a promotion is picked up between requests (one stat() per second at most).
-    registry = ModelRegistry.in_instance(app.instance_path, app.config["WEIGHTS_PATH"])
-    holder = ModelHolder(app.config["WEIGHTS_PATH"], registry, app.config.get("MODEL_CHECK_INTERVAL", 1.0),
+    # With DIGIT_CANVAS_DATABASE_URL the registry is the database every server shares (polled per interval).
+    interval = app.config.get("MODEL_CHECK_INTERVAL", 1.0)
+    registry = open_registry(app.instance_path, app.config["WEIGHTS_PATH"], app.config.get("DATABASE_URL"), interval)
+    holder = ModelHolder(app.config["WEIGHTS_PATH"], registry, interval,
                          on_reload=app.extensions["metrics"].reloaded)
     app.extensions["metrics"].serving(metrics.served_version(holder))
     app.extensions["model_holder"] = holder

@@ -26,6 +26,9 @@ DEFAULT_RATELIMIT_STORAGE = "memory://"
 # /predict from the machine itself (health probes, benchmarks, batch jobs next to the server) is the
 # operator's own traffic. Behind a proxy set DIGIT_CANVAS_TRUSTED_PROXIES so clients are not "local".
 DEFAULT_PREDICT_LIMIT_EXEMPT = "127.0.0.0/8,::1"
+# A PostgreSQL URL (postgresql://user:password@host/db): feedback and the model registry shared by
+# several servers. Empty: the instance folder's SQLite file and models/ (one machine).
+DEFAULT_DATABASE_URL = ""
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
@@ -56,6 +59,7 @@ class Settings:
     ratelimit_storage_uri: str = DEFAULT_RATELIMIT_STORAGE
     # How many reverse proxies in front append to X-Forwarded-For; 0: the header is ignored.
     trusted_proxies: int = 0
+    database_url: str = DEFAULT_DATABASE_URL  # DIGIT_CANVAS_DATABASE_URL: several servers share it (docs/deploy.md)
     # gunicorn only (HOST, PORT, WEB_CONCURRENCY, GUNICORN_THREADS, GUNICORN_MAX_REQUESTS,
     # GUNICORN_REQUEST_READ_TIMEOUT): not Flask config, the app never reads them.
     host: str = DEFAULT_HOST
@@ -81,6 +85,7 @@ class Settings:
             feedback_limit=env.get("DIGIT_CANVAS_FEEDBACK_LIMIT") or DEFAULT_FEEDBACK_LIMIT,
             ratelimit_storage_uri=env.get("DIGIT_CANVAS_RATELIMIT_STORAGE") or DEFAULT_RATELIMIT_STORAGE,
             trusted_proxies=non_negative_int(env, "DIGIT_CANVAS_TRUSTED_PROXIES", 0),
+            database_url=env.get("DIGIT_CANVAS_DATABASE_URL") or DEFAULT_DATABASE_URL,
             host=env.get("HOST") or DEFAULT_HOST,
             port=positive_int(env, "PORT", DEFAULT_PORT),
             workers=positive_int(env, "WEB_CONCURRENCY", os.cpu_count() or 1),
@@ -107,6 +112,7 @@ class Settings:
             "FEEDBACK_LIMIT": self.feedback_limit,
             "RATELIMIT_STORAGE_URI": self.ratelimit_storage_uri,
             "TRUSTED_PROXIES": self.trusted_proxies,
+            "DATABASE_URL": self.database_url,
         }
 
 

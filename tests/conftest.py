@@ -24,6 +24,8 @@ from testkit.chromium import ChromiumMissing, launch
 from testkit.live_server import NO_RATE_LIMITS, WEIGHTS, LiveServer
 from tests.browser.contexts import DESKTOP, PHONE, open_page
 from tests.support.models import save_model, tiny_model
+from tests.support.pair import Pair, started_pair
+from tests.support.services import PostgresServer, RedisServer
 from tests.support.raw_http import READ_TIMEOUT
 
 # The hypothesis tests send hundreds of requests from one address (see NO_RATE_LIMITS).
@@ -137,6 +139,39 @@ def _blas_threads_restored():
         else:
             os.environ[var] = value
     threadpool_limits(limits=before, user_api="blas")
+
+
+# -- PostgreSQL, Redis and two servers sharing them (tests/shared_stores, the store tests) --------
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """Debian's PostgreSQL on 127.0.0.1 and a free port, for the whole run (fails if not installed)."""
+    server = PostgresServer()
+    try:
+        yield server.start()
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def redis() -> Iterator[RedisServer]:
+    """Debian's redis-server on 127.0.0.1 and a free port, for the whole run (fails if not installed)."""
+    server = RedisServer()
+    try:
+        yield server.start()
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def database_url(postgres: PostgresServer) -> str:
+    """A fresh, empty database for one test."""
+    return postgres.new_database()
+
+
+@pytest.fixture(scope="session")
+def pair(tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer, redis: RedisServer) -> Iterator[Pair]:
+    with started_pair(tmp_path_factory, postgres, redis) as two:
+        yield two
 
 
 # -- Chromium ---------------------------------------------------------------------

@@ -28,14 +28,15 @@ ALLOWED: dict[str, set[str]] = {
     "model": set(),  # the package __init__
     "app.settings": set(),
     "app.imaging": {"app.settings", "model.artifacts", "model.imageops"},
-    "app.feedback": {"app.settings"},
-    "app.serving": {"app.settings", "model.nn", "model.artifacts"},
+    "app.shared": set(),  # the PostgreSQL database several servers share (pool, schema)
+    "app.feedback": {"app.settings", "app.shared"},
+    "app.serving": {"app.settings", "app.shared", "model.nn", "model.artifacts"},
     "app.middleware": {"app.settings", "app.serving"},
     "app.routes": {"app.settings", "app.imaging", "app.feedback", "app.serving", "app.middleware",
                    "model.nn", "model.artifacts"},
     "app.factory": {"app.settings", "app.middleware", "app.routes", "app.serving"},
     "app.deploy": {"app.settings"},
-    "app.admin": {"app.settings", "app.imaging", "app.feedback", "app.serving", "model.nn", "model.data",
+    "app.admin": {"app.settings", "app.shared", "app.imaging", "app.feedback", "app.serving", "model.nn", "model.data",
                   "model.artifacts", "model.training", "model.cli", "model.imageops", "model.progress"},
     "app": set(),
 }

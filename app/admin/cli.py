@@ -27,8 +27,10 @@ import click
 import numpy as np
 from PIL import Image
 
+from app.feedback.postgres import open_feedback_store
 from app.feedback.store import FeedbackStore, FeedbackStoreError
 from app.serving.model_registry import SHIPPED, ModelRegistry, RegistryError
+from app.serving.shared_registry import open_registry as open_shared_or_local_registry
 from app.admin.retrain import (
     FEEDBACK_HOLDOUT,
     add_retrain_arguments,
@@ -46,11 +48,13 @@ log = logging.getLogger("app.admin")
 
 
 def open_store(args: argparse.Namespace) -> FeedbackStore:
-    return FeedbackStore.in_folder(args.instance)
+    """The shared PostgreSQL store when DIGIT_CANVAS_DATABASE_URL names one, else the instance's SQLite."""
+    return open_feedback_store(args.instance, database_url=Settings.from_env().database_url)
 
 
 def open_registry(args: argparse.Namespace) -> ModelRegistry:
-    return ModelRegistry.in_instance(args.instance, args.weights)
+    """The registry every server shares when DIGIT_CANVAS_DATABASE_URL names a database."""
+    return open_shared_or_local_registry(args.instance, args.weights, Settings.from_env().database_url)
 
 
 def percent(right: int, count: int) -> str:
@@ -320,7 +324,7 @@ def models_rollback(ctx: click.Context, note: str | None) -> int:
 @click.option("--out", type=PATH, default=Path("model-report"), show_default=True, help="folder to write")
 @click.pass_context
 def report(ctx: click.Context, version: str | None, out: Path) -> int:
-    return _run(ctx, cmd_report, version=version, out=out)
+    return _run(ctx, lambda args: cmd_report(args, open_registry(args)), version=version, out=out)
 
 
 @cli.command("retrain", add_help_option=False,

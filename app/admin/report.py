@@ -71,9 +71,10 @@ def write_report(registry: ModelRegistry, version: str | None, out: Path) -> lis
     return [*written, path]
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    """The admin command: ``args`` holds instance, weights, version (or None) and out."""
-    written = write_report(ModelRegistry.in_instance(args.instance, args.weights), args.version, Path(args.out))
+def cmd_report(args: argparse.Namespace, registry: ModelRegistry) -> int:
+    """The admin command: ``args`` holds version (or None) and out; ``registry`` is the admin's
+    (the shared database's when one is configured, else the instance folder's)."""
+    written = write_report(registry, args.version, Path(args.out))
     for path in written:
         print(path)
     return 0

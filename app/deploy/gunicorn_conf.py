@@ -88,10 +88,13 @@ def on_starting(server):
     """Refuse to start without a servable model. Later, a worker replacing a crashed one starts
     even if the file went bad meanwhile (its /predict answers 503), so the others keep serving."""
     from app.serving.model_holder import ModelHolder
-    from app.serving.model_registry import ModelRegistry
+    from app.serving.shared_registry import open_registry
 
     weights = SETTINGS.weights_path
-    if ModelHolder(weights, ModelRegistry.in_instance(SETTINGS.instance_path, weights)).current is None:
+    registry = open_registry(SETTINGS.instance_path, weights, SETTINGS.database_url)
+    servable = ModelHolder(weights, registry).current is not None
+    getattr(registry, "close", lambda: None)()  # no database connection may be forked into the workers
+    if not servable:
         raise SystemExit("not starting: no model can be served (see the error above)")
 
 

@@ -42,9 +42,19 @@ def page_context(card: dict[str, Any], version: str, spec: dict[str, Any],
         "confused": most_confused(report["confusion_matrix"]) if report.get("confusion_matrix") else [],
         "figures": figures,
         "reliability": [k for k in figures if k.startswith("reliability")],
-        "versions": version_rows(registry) if registry is not None else [],
-        "history": history_rows(registry) if registry is not None else [],
+        **registry_rows(registry),
     }
+
+
+def registry_rows(registry: ModelRegistry | None) -> dict[str, Any]:
+    """The versions and the promotion history; none (and why) if the registry cannot be read
+    (a shared database that is down must not take the page down with it)."""
+    if registry is None:
+        return {"versions": [], "history": [], "registry_error": ""}
+    try:
+        return {"versions": version_rows(registry), "history": history_rows(registry), "registry_error": ""}
+    except RegistryError as exc:
+        return {"versions": [], "history": [], "registry_error": str(exc)}
 
 
 def version_rows(registry: ModelRegistry) -> list[dict[str, Any]]:

@@ -217,8 +217,10 @@ def healthz() -> dict[str, Any]:
     """Alive and serving (200) even while the weights file on disk is refused: the last good model serves."""
     holder = current_app.extensions["model_holder"]
     model = current_model()
+    unreachable = getattr(holder.registry, "unreachable", None)  # the shared registry's database is down
     return {"status": "ok", "model": model.version, "sha256": model.sha256, "pid": os.getpid(),
-            "weights_ok": holder.refused is None, "weights_error": holder.refused}
+            "weights_ok": holder.refused is None, "weights_error": holder.refused,
+            "registry_ok": unreachable is None, "registry_error": unreachable}
 
 
 @bp.get("/api/model")

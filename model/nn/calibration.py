@@ -26,20 +26,9 @@ def temperature_of(metadata: dict[str, Any]) -> float:
     return 1.0
 
 
-def logits(network: Any, x: np.ndarray, batch_size: int = 8192) -> np.ndarray:
-    """The network's raw outputs (n, classes) for (n, 784) or (784,) inputs."""
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim == 1:
-        x = x[None, :]
-    if len(x) == 1:  # one drawing: the matrix-vector path of MLP.predict_proba
-        return network.forward(x[0], train=False)[None, :]
-    return np.concatenate([network.forward(x[i : i + batch_size], train=False)
-                           for i in range(0, len(x), batch_size)])
-
-
 def calibrated_proba(network: Any, x: np.ndarray) -> np.ndarray:
     """softmax(logits / T) with the file's own temperature: (n, classes), each row sums to 1."""
-    z = logits(network, x)
+    z = network.logits(x)
     t = temperature_of(network.metadata)
     return softmax(z / np.float32(t) if t != 1.0 else z)
 

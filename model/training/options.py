@@ -10,12 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from model.nn.network import ACTIVATIONS
 from model.nn.optim import SCHEDULES
 from model.training import blas
 from model.training.config import DEFAULT_LR, QUICK, TrainConfig, parse_hidden
+
+if TYPE_CHECKING:
+    from model.data.mnist import Mnist
 
 DEFAULT_OUT = Path("weights/mlp.npz")
 # QUICK as argparse defaults: its "no augmentation" is the flag value "off".
@@ -59,7 +62,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--cache-dir", default=None, help="MNIST cache folder (default: ~/.cache/digit-canvas)")
     parser.add_argument("--threads", type=int, default=None,
                         help="BLAS threads; None: every core, one less when augmenting "
-                             "(set before NumPy loads)")
+                             "(applied after parsing, through threadpoolctl)")
     parser.add_argument("--quick", action="store_true",
                         help="preset that reaches 98%% in well under a minute: "
                              + ", ".join(f"{k}={v}" for k, v in QUICK.items()))
@@ -135,7 +138,8 @@ def parse_training_argv(
     return args, config
 
 
-def load_data(args: argparse.Namespace):
+def load_data(args: argparse.Namespace) -> "Mnist":
+    """MNIST for a command line (--mnist-dir, --cache-dir); unavailable: the reasons on stderr, exit 2."""
     from model.data.mnist import MnistUnavailable, load_mnist
 
     try:

@@ -1,8 +1,9 @@
 """A separate process writing feedback rows, for the multi-process tests.
 
 python -m tests.support.feedback_writer DB COUNT [--start-at T]   insert COUNT rows, print their ids
+                                                                  (DB: a SQLite file or a postgresql:// URL)
 python -m tests.support.feedback_writer DB COUNT --hold            insert COUNT rows in one open
-                                                          transaction, say so, wait to be killed
+                                                                  transaction, say so, wait to be killed
 """
 import argparse
 import io
@@ -12,6 +13,7 @@ import time
 import numpy as np
 from PIL import Image
 
+from app.feedback.postgres import PostgresFeedbackStore
 from app.feedback.store import FeedbackStore, open_connection, transaction
 
 
@@ -27,6 +29,11 @@ def row_values(i: int) -> dict:
                 seen=seen, original_png=tiny_png(i))
 
 
+def open_store(target: str) -> FeedbackStore | PostgresFeedbackStore:
+    """The store at `target`: a PostgreSQL URL, or a SQLite file path."""
+    return PostgresFeedbackStore(target) if target.startswith("postgresql://") else FeedbackStore(target)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("db")
@@ -34,7 +41,7 @@ def main() -> None:
     parser.add_argument("--start-at", type=float, default=0.0, help="time.time() to start writing at")
     parser.add_argument("--hold", action="store_true")
     args = parser.parse_args()
-    store = FeedbackStore(args.db)
+    store = open_store(args.db)
     if args.hold:
         conn = open_connection(args.db)
         with transaction(conn):

@@ -1,10 +1,15 @@
-"""The feedback store: rows, schema versions, several writer processes, a writer killed mid-write."""
+"""The feedback store: rows, schema versions, several writer processes, a writer killed mid-write.
+
+Tests taking `store_target` run twice: against the embedded SQLite file and against a real
+PostgreSQL server (tests/support/services.py), the two stores behind one interface.
+"""
 import io
 import signal
 import sqlite3
 import time
 
 import numpy as np
+import psycopg
 import pytest
 from PIL import Image, PngImagePlugin
 
@@ -14,7 +19,24 @@ from app.feedback.store import (
     migrate, open_connection, seen_to_uint8,
 )
 from tests.support.processes import run_module, start_module
-from tests.support.feedback_writer import row_values
+from tests.support.feedback_writer import open_store, row_values
+
+INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg.IntegrityError)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_target(request, db_path) -> str:
+    """Where a store lives: a SQLite file path, or the URL of a fresh PostgreSQL database."""
+    return str(db_path) if request.param == "sqlite" else request.getfixturevalue("database_url")
+
+
+def bump_schema(target: str) -> None:
+    """Make the stored schema one newer than this program knows."""
+    if target.startswith("postgresql://"):
+        with psycopg.connect(target, autocommit=True) as conn:
+            conn.execute("UPDATE schema_version SET version = version + 1")
+    else:
+        sqlite3.connect(target, isolation_level=None).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
 
 
 def test_new_database_is_wal_at_current_schema(db_path):
@@ -27,8 +49,8 @@ def test_new_database_is_wal_at_current_schema(db_path):
                        "seen", "original"]
 
 
-def test_rows_round_trip(db_path):
-    store = FeedbackStore(db_path)
+def test_rows_round_trip(store_target):
+    store = open_store(store_target)
     seen = np.arange(784, dtype=np.uint32).reshape(28, 28).astype(np.uint8)
     png = encode_original(Image.new("RGBA", (300, 200), (0, 0, 0, 0)))
     first = store.add(label=7, predicted=1, confidence=0.83, model_version="v2", seen=seen,
@@ -49,15 +71,15 @@ def test_rows_round_trip(db_path):
 
 
 @pytest.mark.parametrize("bad", [dict(label=10), dict(label=-1), dict(predicted=11), dict(confidence=1.5)])
-def test_database_refuses_out_of_range_values(db_path, bad):
-    store = FeedbackStore(db_path)
-    with pytest.raises(sqlite3.IntegrityError):
+def test_database_refuses_out_of_range_values(store_target, bad):
+    store = open_store(store_target)
+    with pytest.raises(INTEGRITY_ERRORS):
         store.add(**{**row_values(1), **bad})
     assert store.count() == 0
 
 
-def test_wrong_seen_shape_and_oversized_original_are_refused(db_path):
-    store = FeedbackStore(db_path)
+def test_wrong_seen_shape_and_oversized_original_are_refused(store_target):
+    store = open_store(store_target)
     with pytest.raises(ValueError, match="28, 28"):
         store.add(**{**row_values(1), "seen": np.zeros((27, 28), np.uint8)})
     with pytest.raises(ValueError, match="limit"):
@@ -65,8 +87,8 @@ def test_wrong_seen_shape_and_oversized_original_are_refused(db_path):
     assert store.count() == 0
 
 
-def test_stats_count_per_label_and_model(db_path):
-    store = FeedbackStore(db_path)
+def test_stats_count_per_label_and_model(store_target):
+    store = open_store(store_target)
     for label, predicted, model in [(3, 3, "v1"), (3, 5, "v1"), (4, 4, "v2")]:
         store.add(**{**row_values(0), "label": label, "predicted": predicted, "model_version": model})
     stats = store.stats()
@@ -75,8 +97,8 @@ def test_stats_count_per_label_and_model(db_path):
     assert stats["per_model"] == {"v1": {"count": 2, "right": 1}, "v2": {"count": 1, "right": 1}}
 
 
-def test_purge_deletes_everything(db_path):
-    store = FeedbackStore(db_path)
+def test_purge_deletes_everything(store_target):
+    store = open_store(store_target)
     for i in range(5):
         store.add(**row_values(i))
     assert store.purge() == 5
@@ -122,11 +144,11 @@ def test_failed_migration_changes_nothing(db_path, monkeypatch):
     assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").fetchone()[0] == 0
 
 
-def test_newer_schema_is_refused(db_path):
-    FeedbackStore(db_path)
-    sqlite3.connect(db_path, isolation_level=None).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+def test_newer_schema_is_refused(store_target):
+    open_store(store_target)
+    bump_schema(store_target)
     with pytest.raises(FeedbackStoreError, match="Upgrade the program"):
-        FeedbackStore(db_path)
+        open_store(store_target)
 
 
 def test_large_original_is_shrunk_below_the_limit_and_loses_its_metadata():
@@ -151,11 +173,11 @@ def test_seen_to_uint8_maps_unit_floats_to_bytes():
     assert img[0, 0] == 0 and img[-1, -1] == 255
 
 
-def test_concurrent_writer_processes_lose_no_row(db_path):
-    FeedbackStore(db_path)
+def test_concurrent_writer_processes_lose_no_row(store_target):
+    open_store(store_target)
     writers, per_writer = 4, 40
     start_at = time.time() + 1.0  # every process starts inserting at the same moment
-    procs = [start_module("tests.support.feedback_writer", str(db_path), str(per_writer), "--start-at",
+    procs = [start_module("tests.support.feedback_writer", store_target, str(per_writer), "--start-at",
                           str(start_at)) for _ in range(writers)]
     ids = []
     for p in procs:
@@ -163,7 +185,7 @@ def test_concurrent_writer_processes_lose_no_row(db_path):
         assert p.returncode == 0, err
         ids += [int(line) for line in out.split()]
     assert len(ids) == len(set(ids)) == writers * per_writer
-    store = FeedbackStore(db_path)
+    store = open_store(store_target)
     assert sorted(ids) == [r.id for r in store.rows()]
     assert store.count() == writers * per_writer
 
