@@ -61,8 +61,8 @@ def template_rgb(values: np.ndarray, scale: float | None = None) -> np.ndarray:
 
 
 def heat_png(values: np.ndarray, scale: float | None = None) -> bytes:
-    """A heat map as an RGBA PNG (fast zlib level: these are made per request)."""
-    return encode_png(heat_rgba(values, scale), level=1)
+    """A heat map as an RGBA PNG, stored uncompressed like the templates (see template_pngs)."""
+    return encode_png(heat_rgba(values, scale), level=0)
 
 
 def template_pngs(templates: np.ndarray) -> list[bytes]:
