@@ -166,3 +166,20 @@ def test_explain_has_the_rate_limit_of_predict(tmp_path) -> None:
     loopback = client()
     assert [loopback.post("/explain?steps=0", data=SEVEN, content_type="image/png").status_code
             for _ in range(3)] == [200, 200, 200]
+
+
+@pytest.mark.parametrize("hidden,activation", [((8,), "tanh"), ((32, 16, 12), "leaky_relu"), ((20, 20), "sigmoid")])
+def test_any_servable_architecture_is_explained(tmp_path, hidden, activation) -> None:
+    """Other depths and activations than the shipped model's: one strip per hidden layer, the
+    first with weight templates, deeper ones with input gradients, logits = the output layer."""
+    net = MLP(hidden_sizes=hidden, activation=activation, seed=4)
+    path = tmp_path / "other.npz"
+    weights_file.save(net, path)
+    app = create_app({"TESTING": True, "WEIGHTS_PATH": str(path), "INSTANCE_PATH": str(tmp_path / "i"), **UNLIMITED})
+    body = app.test_client().post("/explain?target=5", data=SEVEN, content_type="image/png").get_json()
+    assert_matches_openapi("/explain", "post", 200, body)
+    assert [layer["size"] for layer in body["layers"]] == [*hidden, 10]
+    assert [layer.get("template_kind") for layer in body["layers"]] == (
+        ["weights"] + ["input_gradient"] * (len(hidden) - 1) + [None])
+    assert all(layer["activation"] == activation for layer in body["layers"][:-1])
+    np.testing.assert_allclose(body["layers"][-1]["values"], body["logits"], atol=1e-4)
