@@ -75,13 +75,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.before_request(holder.refresh)
 
     from app.middleware import rate_limits
+    from app.routes import explain as explain_api
     from app.routes import feedback as feedback_api
+    from app.routes import model_page
     from app.routes import pages
     from app.routes import predict as api
 
     register_error_handlers(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(explain_api.bp)
+    app.register_blueprint(model_page.bp)
     feedback_api.init_app(app)
     rate_limits.init_app(app)  # after the limited routes are registered
     app.cli.add_command(admin_command)  # lazy: see admin_command

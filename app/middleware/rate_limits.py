@@ -31,7 +31,7 @@ from app.settings import MAX_BATCH_IMAGES, IPNetwork
 from app.middleware.errors import error_response
 
 LIMITED_ENDPOINTS = {"api.predict": "PREDICT_LIMIT", "api.predict_batch": "PREDICT_LIMIT",
-                     "feedback.post_feedback": "FEEDBACK_LIMIT"}
+                     "explain.explain_drawing": "PREDICT_LIMIT", "feedback.post_feedback": "FEEDBACK_LIMIT"}
 
 
 def client_key() -> str:
@@ -135,7 +135,7 @@ def images_in_batch() -> int:
 IMAGES_PER_UNIT = 4
 
 
-PREDICT_ENDPOINTS = frozenset({"api.predict", "api.predict_batch"})
+PREDICT_ENDPOINTS = frozenset({"api.predict", "api.predict_batch", "explain.explain_drawing"})
 
 
 def free_request(exempt_networks: Sequence[IPNetwork]) -> Callable[[], bool]:
