@@ -21,13 +21,15 @@ FEEDBACK = {"image": DATA_URL, "label": 1, "predicted": 1, "confidence": 0.9, "m
 MULTIPART = (b"--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"d.png\"\r\n"
              b"Content-Type: image/png\r\n\r\n" + PNG + b"\r\n--b--\r\n")
 
-# Every reader of a body: raw bytes, JSON (three routes), multipart form parsing.
+# Every reader of a body: raw bytes, JSON (four routes), multipart form parsing.
 READERS = {
     "raw_png": ("/predict", "image/png", PNG),
     "json": ("/predict", "application/json", json.dumps({"image": DATA_URL}).encode()),
     "multipart": ("/predict", "multipart/form-data; boundary=b", MULTIPART),
     "batch_json": ("/predict/batch", "application/json", json.dumps({"images": [DATA_URL]}).encode()),
     "feedback_json": ("/feedback", "application/json", json.dumps(FEEDBACK).encode()),
+    "explain_raw_png": ("/explain", "image/png", PNG),  # /explain reads its options from the body first
+    "explain_json": ("/explain", "application/json", json.dumps({"image": DATA_URL, "steps": 4}).encode()),
 }
 
 
