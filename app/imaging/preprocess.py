@@ -49,9 +49,21 @@ class ModelInput(NamedTuple):
 
 def preprocess(image: Image.Image) -> ModelInput:
     """The whole MNIST recipe; raises EmptyImage when there is no ink to classify."""
-    digit = fit_to_box(digit_crop(ink_image(image)))
+    return from_ink(ink_image(image))
+
+
+def from_ink(ink: np.ndarray) -> ModelInput:
+    """The MNIST recipe from the ink on: crop, box, centre. /predict/number runs it on each digit's ink."""
+    digit = fit_to_box(digit_crop(ink))
     field = centre_by_mass(digit)
     return ModelInput(field.reshape(-1), encode_preview(field))
+
+
+class LocatedInk(NamedTuple):
+    pixels: np.ndarray  # what ink_image returns
+    left: int  # the crop's top-left corner in the work image (the input reduced by `factor`)
+    top: int
+    factor: int  # one work pixel is factor x factor input pixels
 
 
 def ink_image(image: Image.Image) -> np.ndarray:
@@ -60,22 +72,33 @@ def ink_image(image: Image.Image) -> np.ndarray:
     Works whatever the mode, polarity and transparency. Whole-image work stays in Pillow's
     C code on 8-bit pixels; NumPy only sees the crop around the drawing.
     """
+    return locate_ink(image).pixels
+
+
+def locate_ink(image: Image.Image) -> LocatedInk:
+    """ink_image, and where its crop lies in the input (to give boxes in the input's pixels)."""
     if image.mode.startswith("I") or image.mode == "F":
         image = high_bit_depth_to_grey(image)  # Pillow's reduce and convert do not take these
+    factor = work_factor(image.size)
     image = reduce_to_work_size(image)
     if not has_alpha(image):
-        return ink_from_grey(*with_border_background(image if image.mode == "L" else image.convert("L")))
+        return LocatedInk(*ink_from_grey(*with_border_background(image if image.mode == "L" else image.convert("L"))),
+                          factor)
     if image.mode not in ("LA", "RGBA"):
         image = image.convert("LA" if image.mode == "La" else "RGBA")  # Pillow has no La -> RGBA
     alpha = image.getchannel("A")
     if ImageChops.invert(alpha).getbbox() is None:  # an alpha channel, but nothing transparent
-        return ink_from_grey(*with_border_background(image.convert("L")))
-    return ink_from_grey(*flatten_alpha(image, alpha))
+        return LocatedInk(*ink_from_grey(*with_border_background(image.convert("L"))), factor)
+    return LocatedInk(*ink_from_grey(*flatten_alpha(image, alpha)), factor)
+
+
+def work_factor(size: tuple[int, int]) -> int:
+    return max(1, -(-max(size) // WORK_SIZE))  # ceil
 
 
 def reduce_to_work_size(image: Image.Image) -> Image.Image:
     """Box-reduce big inputs by a whole factor: fast (C, one pass) and mass-preserving."""
-    factor = -(-max(image.size) // WORK_SIZE)  # ceil
+    factor = work_factor(image.size)
     if factor <= 1:
         return image
     if image.mode in ("P", "PA", "1"):
@@ -94,8 +117,8 @@ def high_bit_depth_to_grey(image: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(values + 0.5, 0, 255).astype(np.uint8), "L")
 
 
-def with_border_background(grey: Image.Image) -> tuple[Image.Image, int]:
-    return grey, int(np.median(border_ring(np.asarray(grey))))
+def with_border_background(grey: Image.Image) -> tuple[Image.Image, int, tuple[int, int]]:
+    return grey, int(np.median(border_ring(np.asarray(grey)))), (0, 0)
 
 
 def border_ring(pixels: np.ndarray) -> np.ndarray:
@@ -107,8 +130,9 @@ def border_ring(pixels: np.ndarray) -> np.ndarray:
     )
 
 
-def flatten_alpha(image: Image.Image, alpha: Image.Image) -> tuple[Image.Image, int]:
-    """Composite onto a background; returns the flattened greyscale image and the background level.
+def flatten_alpha(image: Image.Image, alpha: Image.Image) -> tuple[Image.Image, int, tuple[int, int]]:
+    """Composite onto a background; returns the flattened greyscale image, the background level
+    and the flattened image's top-left corner in ``image``.
 
     Strokes on a transparent canvas (edges mostly transparent, most of the image transparent)
     go onto white if they are dark, onto black if they are light, cropped to their bounding box.
@@ -118,12 +142,14 @@ def flatten_alpha(image: Image.Image, alpha: Image.Image) -> tuple[Image.Image, 
     pixels = np.asarray(alpha)
     visible = np.count_nonzero(pixels)
     if visible == 0:
-        return Image.new("L", (1, 1), 0), 0  # fully transparent: nothing drawn
+        return Image.new("L", (1, 1), 0), 0, (0, 0)  # fully transparent: nothing drawn
     edges = border_ring(pixels)
     strokes_only = visible < 0.5 * pixels.size and np.count_nonzero(edges >= 128) < 0.5 * edges.size
+    origin = (0, 0)
     if strokes_only:
         box = alpha.getbbox()
         image, alpha = image.crop(box), alpha.crop(box)
+        origin = box[:2]
     grey = image.convert("L")
     counts = grey.histogram(mask=alpha)  # grey levels of the pixels with any opacity
     if strokes_only:
@@ -131,7 +157,7 @@ def flatten_alpha(image: Image.Image, alpha: Image.Image) -> tuple[Image.Image, 
         background = 255 if mean < 128 else 0
     else:
         background = median_of_histogram(counts)
-    return Image.composite(grey, Image.new("L", grey.size, background), alpha), background
+    return Image.composite(grey, Image.new("L", grey.size, background), alpha), background, origin
 
 
 def median_of_histogram(counts: list[int]) -> int:
@@ -144,8 +170,9 @@ def median_of_histogram(counts: list[int]) -> int:
     return 255
 
 
-def ink_from_grey(grey: Image.Image, background: int) -> np.ndarray:
-    """Distance from the background level on the ink's side, contrast-normalised, noise floor removed.
+def ink_from_grey(grey: Image.Image, background: int, origin: tuple[int, int] = (0, 0)) -> tuple[np.ndarray, int, int]:
+    """Distance from the background level on the ink's side, contrast-normalised, noise floor removed;
+    with the crop's top-left corner (``origin`` is grey's own corner in the work image).
 
     Normalisation makes the strongest ink 1 whatever pen or scan produced it; the floor
     drops JPEG ringing, paper texture and smudges. One lookup table does all three, applied
@@ -155,14 +182,14 @@ def ink_from_grey(grey: Image.Image, background: int) -> np.ndarray:
     dark_ink = background >= 128
     peak = background - darkest if dark_ink else lightest - background
     if peak < MIN_CONTRAST * 255:
-        return np.zeros((0, 0), np.uint8)
+        return np.zeros((0, 0), np.uint8), *origin
     if background == 0:
         box = grey.getbbox()
     elif background == 255:
         box = ImageChops.invert(grey).getbbox()
     else:
         box = ImageChops.difference(grey, Image.new("L", grey.size, background)).getbbox()
-    return np.take(ink_lut(background, peak), np.asarray(grey.crop(box)))
+    return np.take(ink_lut(background, peak), np.asarray(grey.crop(box))), origin[0] + box[0], origin[1] + box[1]
 
 
 @functools.lru_cache(maxsize=1024)
