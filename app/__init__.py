@@ -56,11 +56,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app.routes import feedback as feedback_api
     from app.routes import pages
     from app.routes import predict as api
+    from app.routes import number as number_api
     from app.admin.cli import admin_command
 
     register_error_handlers(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(number_api.bp)
     feedback_api.init_app(app)
     rate_limits.init_app(app)  # after the limited routes are registered
     app.cli.add_command(admin_command)
