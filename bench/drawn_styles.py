@@ -26,6 +26,7 @@ import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 from app.imaging.preprocess import preprocess  # noqa: E402
+from model.artifacts import weights_file  # noqa: E402
 from model.nn.network import MLP  # noqa: E402
 
 SIDE = 280
@@ -104,7 +105,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--per-style", type=int, default=10, help="drawings per style and pen width")
     args = parser.parse_args()
-    network = MLP.load(args.weights)
+    network = weights_file.load(args.weights)
     rng = np.random.default_rng(args.seed)
 
     print(f"pen strokes ({args.per_style} drawings x pen widths {PEN_WIDTHS} px per style):")

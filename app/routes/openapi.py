@@ -7,6 +7,16 @@ from app.settings import MAX_BATCH_IMAGES
 from app.imaging.decode import ACCEPTED_NAMES
 from app.imaging.segment import MAX_DIGITS
 from app.middleware.rate_limits import IMAGES_PER_UNIT
+from model.nn.verdict import CANDIDATE_MASS, MAX_CANDIDATES, NOT_DIGIT_MIN, NO_REJECT_OUTPUT_MIN, SURE_MIN, VERDICTS
+
+VERDICT_TEXT = (
+    f"`digit`: a digit, confidently (calibrated `confidence` >= {SURE_MIN}); "
+    f"`unsure`: a digit but ambiguous (`confidence` below {SURE_MIN}), see `candidates`; "
+    f"`not_a_digit`: letters, symbols, shapes, scribbles, a dot, a line across the pad - the stroke "
+    f"geometry is a dot or a bare line that is not upright, or the model's \"not a digit\" output is >= "
+    f"{NOT_DIGIT_MIN} (a model file without that output: `confidence` below {NO_REJECT_OUTPUT_MIN}). "
+    f"`digit`, `probabilities` and `confidence` are there whatever the verdict"
+)
 
 ERROR = {
     "type": "object",
@@ -32,7 +42,7 @@ ERROR = {
 
 PREDICTION = {
     "type": "object",
-    "required": ["digit", "probabilities", "confidence", "preview", "model"],
+    "required": ["digit", "probabilities", "confidence", "verdict", "preview", "model"],
     "properties": {
         "digit": {"type": "integer", "minimum": 0, "maximum": 9},
         "probabilities": {
@@ -42,7 +52,22 @@ PREDICTION = {
             "maxItems": 10,
             "description": "one probability per digit 0-9, summing to 1",
         },
-        "confidence": {"type": "number", "minimum": 0, "maximum": 1, "description": "probability of `digit`"},
+        "confidence": {"type": "number", "minimum": 0, "maximum": 1,
+                       "description": "calibrated probability of `digit` (temperature scaling fitted on the "
+                                      "validation split): answers given with 0.8 are right about 80% of the time"},
+        "verdict": {
+            "type": "string",
+            "enum": list(VERDICTS),
+            "description": VERDICT_TEXT,
+        },
+        "candidates": {
+            "type": "array",
+            "items": {"type": "integer", "minimum": 0, "maximum": 9},
+            "minItems": 2,
+            "maxItems": MAX_CANDIDATES,
+            "description": f"only when `verdict` is `unsure`: the fewest best digits whose probabilities "
+                           f"sum to {CANDIDATE_MASS} (2 to {MAX_CANDIDATES}), best first",
+        },
         "preview": {
             "type": "string",
             "pattern": "^data:image/png;base64,",

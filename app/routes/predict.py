@@ -27,6 +27,7 @@ from app.serving.model_holder import LoadedModel
 from app.routes.openapi import build_openapi
 from app.imaging.preprocess import WORK_SIZE, EmptyImage, ModelInput, preprocess
 from app.middleware.request_id import request_id
+from model.nn.verdict import decide
 
 bp = Blueprint("api", __name__)
 
@@ -58,18 +59,25 @@ def predict() -> dict[str, Any]:
 
 
 def prediction(probabilities: np.ndarray, model_input: ModelInput, version: str) -> dict[str, Any]:
-    """The answer for one image: probabilities renormalised in float64 so that they sum to 1."""
-    probabilities = probabilities.astype(np.float64)
-    probabilities /= probabilities.sum()
-    digit = int(probabilities.argmax())
-    count_prediction(digit)
-    return {
-        "digit": digit,
-        "probabilities": probabilities.tolist(),
-        "confidence": float(probabilities[digit]),
+    """The answer for one image, from the model's calibrated outputs (10, or 11 with "not a digit").
+
+    ``probabilities`` are the 10 digits' renormalised in float64 so that they sum to 1;
+    ``verdict`` (and ``candidates`` when unsure) come from model.nn.verdict, the one rule
+    every answering route and bench/honesty.py share.
+    """
+    verdict = decide(probabilities[None, :], model_input.vector[None, :])[0]
+    count_prediction(verdict.digit)
+    answer: dict[str, Any] = {
+        "digit": verdict.digit,
+        "probabilities": verdict.probabilities.tolist(),
+        "confidence": verdict.confidence,
+        "verdict": verdict.verdict,
         "preview": "data:image/png;base64," + base64.b64encode(model_input.preview_png).decode("ascii"),
         "model": version,
     }
+    if verdict.candidates:
+        answer["candidates"] = verdict.candidates
+    return answer
 
 
 @bp.post("/predict/batch")
@@ -101,7 +109,7 @@ def predict_batch() -> dict[str, Any]:
             results[i] = {"error": {"code": exc.code, "message": exc.message, "request_id": request_id()}}
     if ready:
         model = current_model()
-        probabilities = model.network.predict_proba(np.stack([model_input.vector for _, model_input in ready]))
+        probabilities = model.predict_proba_batch(np.stack([model_input.vector for _, model_input in ready]))
         for (i, model_input), row in zip(ready, probabilities):
             results[i] = prediction(row, model_input, model.version)
     return {"results": results}

@@ -17,7 +17,9 @@ from typing import Any, Callable
 import numpy as np
 
 from app.serving.model_registry import ChangeWatcher, ModelRegistry, RegistryError, file_signature, load_servable
-from model.nn.network import MLP, ModelFileError
+from model.artifacts.weights_file import ModelFileError
+from model.nn.calibration import calibrated_proba
+from model.nn.network import MLP
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +33,13 @@ class LoadedModel:
     path: Path | None = field(default=None, compare=False)  # the file it was loaded from
 
     def predict_proba(self, vector: np.ndarray) -> np.ndarray:
-        """Probabilities (10,) for one (784,) input."""
-        return self.network.predict_proba(vector[None, :])[0]
+        """Calibrated probabilities for one (784,) input: (10,), or (11,) when the file has a
+        "not a digit" output (model.nn.verdict reads both)."""
+        return calibrated_proba(self.network, vector)[0]
+
+    def predict_proba_batch(self, vectors: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities (n, 10 or 11) for (n, 784) inputs, in one forward pass."""
+        return calibrated_proba(self.network, vectors)
 
     def describe(self) -> dict[str, Any]:
         """What /api/model serves: the loaded file's identity plus its model card."""
@@ -49,7 +56,7 @@ class LoadedModel:
 def load_model(weights_path: str | Path) -> LoadedModel:
     """Load weights (raises ModelFileError with a clear message) and the card beside them."""
     weights_path = Path(weights_path)
-    network = load_servable(weights_path)  # MLP.load's checks + 784 inputs, 10 classes
+    network = load_servable(weights_path)  # weights_file.load's checks + 784 inputs, 10 classes
     card = read_card(weights_path.with_suffix(".json"))
     return LoadedModel(network=network, version=network.version, sha256=network.sha256 or "", card=card,
                        path=weights_path)

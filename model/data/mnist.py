@@ -12,7 +12,6 @@ numpy + standard library only.
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import hashlib
 import http.client
@@ -538,26 +537,3 @@ def load_mnist(
         if len(images) != len(labels):
             raise IdxFormatError(f"{split}: {len(images)} images but {len(labels)} labels")
     return data
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m model.data", description=__doc__.split("\n")[0])
-    parser.add_argument("--source-dir", help="folder with the four files, raw or .gz (default: env MNIST_DIR)")
-    parser.add_argument("--cache-dir", help=f"where verified files are kept (default: {default_cache_dir()})")
-    parser.add_argument("--mirror", action="append", metavar="URL",
-                        help="base URL holding <name>.gz files; repeatable (default: the public mirrors)")
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
-    args = parser.parse_args(argv)
-    try:
-        paths = fetch_mnist(cache_dir=args.cache_dir, source_dir=args.source_dir,
-                            mirrors=args.mirror or DEFAULT_MIRRORS, progress=not args.quiet)
-    except MnistUnavailable as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    for name, path in paths.items():
-        print(f"{path}  ({path.stat().st_size} bytes, sha256 verified)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

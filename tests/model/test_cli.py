@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model.training.evaluate import confident_errors, cross_validate
+from model.training.evaluation import confident_errors, cross_validate
 from model.nn.metrics import classification_report
+from model.artifacts import weights_file
 from model.nn.network import MLP
 from model.artifacts.png import encode_png, tile
-from model.training.train import TrainConfig, as_features, as_labels
+from model.training.config import TrainConfig
+from model.training.loop import as_features, as_labels
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +32,7 @@ def run(module: str, *args: str) -> subprocess.CompletedProcess:
 def trained(tmp_path_factory):
     """A small model trained by the CLI (--limit), on a temporary output path."""
     out = tmp_path_factory.mktemp("cli") / "small.npz"
-    proc = run("model.training.train", "--quick", "--limit", "2500", "--epochs", "2", "--hidden", "48", "--threads", "1",
+    proc = run("model.cli.train", "--quick", "--limit", "2500", "--epochs", "2", "--hidden", "48", "--threads", "1",
                "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     return out, proc
@@ -40,17 +42,17 @@ def test_train_cli_runs_end_to_end(trained):
     out, proc = trained
     assert "epoch 2/2" in proc.stderr and "val_acc" in proc.stderr  # the per-epoch progress
     card = json.loads(out.with_suffix(".json").read_text())
-    assert card["blas_threads"] == 1  # --threads reached BLAS's environment before NumPy loaded
+    assert card["blas_threads"] == 1  # --threads reached BLAS (asked of BLAS itself)
     assert card["command"].endswith(f"--out {out}")
     assert card["version"] in proc.stdout and f"test {card['test_accuracy']:.2%}" in proc.stdout
 
 
 def test_evaluate_prints_the_accuracy_of_the_model(trained, mnist, tmp_path):
     out, _ = trained
-    model = MLP.load(out)
+    model = weights_file.load(out)
     x, y = as_features(mnist.test_images), as_labels(mnist.test_labels, 10000)
     correct = int(np.sum(model.predict(x) == y))
-    proc = run("model.training.evaluate", str(out), "--top", "5", "--save-errors", str(tmp_path / "errors"))
+    proc = run("model.cli.evaluate", str(out), "--top", "5", "--save-errors", str(tmp_path / "errors"))
     assert proc.returncode == 0, proc.stderr
     match = re.search(r"test accuracy: ([\d.]+)% \((\d+)/10000\)", proc.stdout)
     assert match and int(match.group(2)) == correct
@@ -70,12 +72,12 @@ def test_evaluate_prints_the_accuracy_of_the_model(trained, mnist, tmp_path):
 def test_evaluate_refuses_a_bad_weights_file_clearly(tmp_path):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a model")
-    proc = run("model.training.evaluate", str(bad))
+    proc = run("model.cli.evaluate", str(bad))
     assert proc.returncode == 2 and "not a readable .npz" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_kfold_cli_reports_mean_and_std():
-    proc = run("model.training.evaluate", "--kfold", "3", "--quick", "--limit", "1500", "--epochs", "1", "--hidden", "16",
+    proc = run("model.cli.evaluate", "--kfold", "3", "--quick", "--limit", "1500", "--epochs", "1", "--hidden", "16",
                "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert len(re.findall(r"^fold \d: ", proc.stdout, re.MULTILINE)) == 3

@@ -6,8 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.nn.network import MLP
-from model.training.train import as_features, build_parser, config_from_args, parse_training_args
+from model.artifacts import weights_file
+from model.cli.train import build_parser
+from model.training.loop import as_features
+from model.training.options import parse_training_argv
 
 WEIGHTS = Path(__file__).resolve().parents[2] / "weights" / "mlp.npz"
 PRODUCT_FLOOR = 0.983  # the product's requirement for any shipped model
@@ -16,7 +18,7 @@ SHIPPED_FLOOR = 0.990  # what the augmented 784-800-800-10 model must keep (it m
 
 @pytest.fixture(scope="module")
 def shipped():
-    return MLP.load(WEIGHTS)
+    return weights_file.load(WEIGHTS)
 
 
 def test_shipped_model_reaches_the_required_test_accuracy(shipped, mnist):
@@ -39,7 +41,7 @@ def test_shipped_card_describes_the_shipped_file(shipped, mnist):
 
 
 def test_plain_train_command_reproduces_the_shipped_recipe():
-    """`python -m model.training.train` with no flags trains exactly the shipped model's configuration."""
+    """`python -m model.cli.train` with no flags trains exactly the shipped model's configuration."""
     card = json.loads(WEIGHTS.with_suffix(".json").read_text())
-    defaults = config_from_args(parse_training_args(build_parser(), []))
+    _, defaults = parse_training_argv(build_parser(), [])
     assert defaults.to_dict() == card["hyperparameters"]

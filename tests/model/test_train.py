@@ -1,4 +1,4 @@
-"""model.training.train: learning, determinism, best-epoch checkpoint, data handling, the model card."""
+"""model.training.loop and the train CLI: learning, determinism, best-epoch checkpoint, data handling, the model card."""
 import hashlib
 import io
 import json
@@ -7,20 +7,13 @@ import re
 import numpy as np
 import pytest
 
+from model.artifacts import weights_file
 from model.nn.network import MLP
 from model.training.progress import ProgressBar
-from model.training.train import (
-    Split,
-    TrainConfig,
-    as_features,
-    build_parser,
-    config_from_args,
-    main,
-    parse_training_args,
-    split_train_val,
-    train,
-    train_and_save,
-)
+from model.cli.train import PROG, build_parser, main
+from model.training.config import TrainConfig
+from model.training.loop import Split, as_features, split_train_val, train, train_and_save
+from model.training.options import config_from_args, parse_training_argv
 
 SMALL = dict(hidden=(64,), epochs=3, batch_size=64, val_size=300, limit=2000, optimizer="sgd", augment=None)
 
@@ -112,15 +105,17 @@ def test_bad_training_data_is_refused_clearly(bad, message):
     (["--augment", "off", "--aug-scale", "0.9,1.1"], "--augment is off"),
     (["--augment", "on", "--aug-shear", "-1"], "shear"),
 ])
-def test_invalid_flags_give_clear_messages(flags, message):
-    args = parse_training_args(build_parser(), flags)
+def test_invalid_flags_give_clear_messages(flags, message, capsys):
+    args = build_parser().parse_args(flags)
     with pytest.raises(ValueError, match=message):
         config_from_args(args)
+    with pytest.raises(SystemExit) as stopped:  # the command line: exit 2 and the same message
+        parse_training_argv(build_parser(), flags)
+    assert stopped.value.code == 2 and re.search(message, capsys.readouterr().err)
 
 
 def test_quick_preset_can_be_overridden():
-    args = parse_training_args(build_parser(), ["--quick", "--epochs", "2"])
-    config = config_from_args(args)
+    _, config = parse_training_argv(build_parser(), ["--quick", "--epochs", "2"])
     assert config.epochs == 2 and config.hidden == (256, 128)
     assert config.optimizer == "sgd" and config.lr == 0.1 and config.augment is None
 
@@ -136,9 +131,9 @@ def test_main_writes_weights_and_a_complete_card(mnist, tmp_path):
                 "kept_epoch", "curves", "training_seconds"):
         assert card[key] is not None, key
     assert card["weights_sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
-    model = MLP.load(out)
+    model = weights_file.load(out)
     assert model.version == card["version"] and re.fullmatch(r"mlp-\d{8}-\d{6}-[0-9a-f]{8}", card["version"])
-    assert card["command"] == "python -m model.training.train " + " ".join(argv)
+    assert card["command"] == f"{PROG} " + " ".join(argv)
     assert card["architecture"]["layers"] == [784, 32, 10]
     assert card["hyperparameters"]["seed"] == 3 and card["hyperparameters"]["limit"] == 1500
     assert set(card["curves"][0]) >= {"epoch", "lr", "train_loss", "train_accuracy", "val_loss",
@@ -163,7 +158,7 @@ def test_train_and_save_mixes_extra_images_and_describes_them(mnist, tmp_path):
     model, card = train_and_save(config, mnist, tmp_path / "cand.npz", command="admin retrain", extra=extra,
                                  progress=False)
     assert card["data"]["extra_size"] == 40 and card["data"]["train_size"] == 900 + 40
-    assert card["command"] == "admin retrain" and MLP.load(tmp_path / "cand.npz").version == card["version"]
+    assert card["command"] == "admin retrain" and weights_file.load(tmp_path / "cand.npz").version == card["version"]
     assert 0 < card["test_accuracy"] <= 1 and card["test"]["n"] == 10000
 
 
