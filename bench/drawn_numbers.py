@@ -22,8 +22,9 @@ WIDTH, HEIGHT = 700, 280  # the page's number pad, exported (5:2)
 PIECEWISE: dict[str, tuple[int, list[Stroke]]] = {
     "5 with a detached flag": (5, [[(0.38, 0.2), (0.35, 0.45), *arc(0.5, 0.63, 0.2, 0.2, 250, 500)],
                                    [(0.5, 0.14), (0.72, 0.14)]]),
-    "4 in two strokes": (4, [[(0.3, 0.15), (0.27, 0.58), (0.52, 0.58)], [(0.64, 0.22), (0.64, 0.86)]]),
-    "0 in two arcs": (0, [arc(0.5, 0.5, 0.22, 0.33, 100, 260), arc(0.5, 0.5, 0.22, 0.33, -70, 70)]),
+    # the bar passes the stem's column without touching the stem, which starts below it
+    "4 in two strokes": (4, [[(0.3, 0.15), (0.27, 0.55), (0.74, 0.55)], [(0.62, 0.66), (0.62, 0.88)]]),
+    "0 in two arcs": (0, [arc(0.5, 0.5, 0.22, 0.33, 96, 264), arc(0.5, 0.5, 0.22, 0.33, -84, 84)]),
     "7 with a detached bar": (7, [[(0.28, 0.18), (0.72, 0.18), (0.46, 0.86)], [(0.36, 0.55), (0.5, 0.55)]]),
 }
 # Ink darker than this counts when measuring where digits are (the page's ink is #111418).

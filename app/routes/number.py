@@ -23,12 +23,17 @@ def predict_number() -> dict[str, Any]:
     with image_rejections():
         image = decode_image(data, current_app.config["MAX_IMAGE_PIXELS"], work_size=WORK_SIZE)
         located = locate_ink(image)
-        candidates, inputs, atoms = classifiable_candidates(located.pixels)
+        refused, candidates, inputs, atoms = classifiable_candidates(located.pixels)
+    if refused:  # raised here: image_rejections turns any exception inside it into a 400
+        raise ApiError(422, "too_many_pieces", str(refused))
     model = current_model()
     ready = [i for i, model_input in enumerate(inputs) if model_input is not None]
-    probabilities = np.zeros((len(candidates), 10), np.float32)
-    probabilities[ready] = model.network.predict_proba(np.stack([inputs[i].vector for i in ready]))
-    reading = best_reading(atoms, candidates, probabilities.max(axis=1))
+    outputs = model.predict_proba_batch(np.stack([inputs[i].vector for i in ready]))  # the one forward pass
+    probabilities = np.zeros((len(candidates), outputs.shape[1]), outputs.dtype)
+    probabilities[ready] = outputs
+    # A candidate's score: its best digit's probability (with an 11th "not a digit" output, the
+    # mass that output takes lowers every digit: a merged pair or a half digit scores low).
+    reading = best_reading(atoms, candidates, probabilities[:, :10].max(axis=1))
     reading = [i for i in reading if inputs[i] is not None]  # a sliver with no ink left is no digit
     if not reading:
         raise ApiError(422, "empty_image", "the image has almost no ink: draw a number first")
@@ -47,14 +52,16 @@ def predict_number() -> dict[str, Any]:
     return {**number_of(digits), "digits": digits, "preview": previews, "model": model.version}
 
 
-def classifiable_candidates(ink: np.ndarray) -> tuple[list[Candidate], list[ModelInput | None], int]:
-    """Every candidate digit and its 28x28 model input (None: too little ink to classify)."""
+def classifiable_candidates(
+        ink: np.ndarray) -> tuple[TooManyPieces | None, list[Candidate], list[ModelInput | None], int]:
+    """Every candidate digit and its 28x28 model input (None: too little ink to classify), or why
+    the ink cannot be a number."""
     if int(ink.sum(dtype=np.int64)) < MIN_INK_PIXELS * 255:
         raise EmptyImage("the image has no ink: draw a number first")
     try:
         segmentation = segment(ink)
     except TooManyPieces as exc:
-        raise ApiError(422, "too_many_pieces", str(exc)) from None
+        return exc, [], [], 0
     inputs: list[ModelInput | None] = []
     for candidate in segmentation.candidates:
         try:
@@ -63,7 +70,7 @@ def classifiable_candidates(ink: np.ndarray) -> tuple[list[Candidate], list[Mode
             inputs.append(None)
     if not any(model_input is not None for model_input in inputs):
         raise EmptyImage("the image has almost no ink: draw a number first")
-    return segmentation.candidates, inputs, segmentation.atoms
+    return None, segmentation.candidates, inputs, segmentation.atoms
 
 
 def input_box(box: tuple[int, int, int, int], left: int, top: int, factor: int,
