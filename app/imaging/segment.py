@@ -64,13 +64,14 @@ def segment(ink: np.ndarray) -> Segmentation:
         return Segmentation(0, [], 0.0)
     stats = component_stats(labels, count, ink)
     keep = stats.mass >= SPECK_FRACTION * stats.mass.max()
+    if np.count_nonzero(keep) > MAX_ATOMS:  # before any per-piece work: noise has thousands
+        raise too_many_pieces(int(np.count_nonzero(keep)))
     heights = stats.y1 - stats.y0
     line_height = float(np.median(heights[keep & (heights >= TALL * heights[keep].max())]))
     owner, cuts = atoms_of(labels, stats, keep, line_height)
     boxes = atom_boxes(owner)
     if len(boxes) > MAX_ATOMS:
-        raise TooManyPieces(f"the drawing falls into {len(boxes)} separate pieces of ink; a number has at most "
-                            f"{MAX_DIGITS} digits (draw fewer digits, or clear stray marks)")
+        raise too_many_pieces(len(boxes))
     candidates = []
     for first in range(len(boxes)):
         for last in range(first + 1, min(len(boxes), first + MAX_GROUP) + 1):
@@ -79,6 +80,11 @@ def segment(ink: np.ndarray) -> Segmentation:
                 break  # a wider group would be even less plausible
             candidates.append(candidate)
     return Segmentation(len(boxes), candidates, line_height)
+
+
+def too_many_pieces(count: int) -> TooManyPieces:
+    return TooManyPieces(f"the drawing falls into {count} separate pieces of ink; a number has at most "
+                         f"{MAX_DIGITS} digits (draw fewer digits, or clear stray marks)")
 
 
 def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
@@ -208,7 +214,7 @@ def cut_columns(profile: np.ndarray, line_height: float) -> list[int]:
         if shift:
             local_min &= smooth[inner] <= padded[inner + reach + shift]
     chosen: list[int] = []
-    limit = max(1, int(MAX_CUTS_PER_HEIGHT * width / line_height))
+    limit = max(1, min(MAX_DIGITS, int(MAX_CUTS_PER_HEIGHT * width / line_height)))
     for column in inner[local_min][np.argsort(smooth[inner][local_min], kind="stable")]:
         if all(abs(column - other) >= spacing for other in chosen):
             chosen.append(int(column))
