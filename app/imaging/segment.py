@@ -22,6 +22,7 @@ MAX_ATOMS = 64  # pieces after specks are dropped and wide pieces are cut
 MAX_RUNS = 60_000  # horizontal runs of ink; beyond that the image is noise, not handwriting
 MAX_GROUP = 10  # atoms in one digit at most
 SPECK_FRACTION = 0.03  # a piece with less ink than this fraction of the biggest piece's is a speck
+STROKE_LENGTH = 0.2  # ...unless it is at least this long (line heights)
 TALL = 0.5  # a piece at least this fraction of the line's height counts towards that height
 SPLIT_ASPECT = 0.55  # a piece wider than this times its height may be touching digits (one digit: <= 0.77)
 MAX_CUTS_PER_HEIGHT = 4  # cuts tried per line height of a wide piece's width
@@ -68,6 +69,11 @@ def segment(ink: np.ndarray) -> Segmentation:
         raise too_many_pieces(int(np.count_nonzero(keep)))
     heights = stats.y1 - stats.y0
     line_height = float(np.median(heights[keep & (heights >= TALL * heights[keep].max())]))
+    # A stroke drawn with a thinner pen than the biggest digit's has little ink, yet it is no
+    # speck if it is long: the stem of a 4, the bar of a 7.
+    keep |= np.maximum(heights, stats.x1 - stats.x0) >= STROKE_LENGTH * line_height
+    if np.count_nonzero(keep) > MAX_ATOMS:
+        raise too_many_pieces(int(np.count_nonzero(keep)))
     owner, cuts = atoms_of(labels, stats, keep, line_height)
     boxes = atom_boxes(owner)
     if len(boxes) > MAX_ATOMS:

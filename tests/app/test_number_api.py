@@ -87,11 +87,7 @@ def test_accuracy_on_close_and_touching_numbers(client) -> None:
     assert touching_right >= 14, touching_right  # 70%; the bench measures about 75-80%
 
 
-OPEN_FOUR = pytest.mark.xfail(strict=True, reason="known weakness: the bar of an open 4 is a valley of the column "
-                              "extent, so the segmenter cuts it into slivers and loses the stem (see the report)")
-
-
-@pytest.mark.parametrize("style", [pytest.param(s, marks=OPEN_FOUR) if s.startswith("4") else s for s in PIECEWISE])
+@pytest.mark.parametrize("style", list(PIECEWISE))
 def test_the_pieces_of_one_digit_are_joined(client, style: str) -> None:
     digit = PIECEWISE[style][0]
     text = f"3{digit}8"
