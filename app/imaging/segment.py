@@ -26,18 +26,18 @@ STROKE_LENGTH = 0.2  # ...unless it is at least this long (line heights)
 TALL = 0.5  # a piece at least this fraction of the line's height counts towards that height
 SPLIT_ASPECT = 0.55  # a piece wider than this times its height may be touching digits (one digit: <= 0.77)
 MAX_CUTS_PER_HEIGHT = 4  # cuts tried per line height of a wide piece's width
-CUT_NUDGE = 0.05  # each cut is also tried this many line heights to its left and right
+CUT_NUDGE = 0.03  # each cut is also tried this many line heights to its left and right
 CUT_SPACING = 0.12  # cuts of one piece at least this many line heights apart
 MAX_INNER_GAP = 0.35  # pieces further apart than this (line heights) are never one digit
 MAX_WIDTH = 1.4  # no digit is wider than this times the line height
 # Log-score priors (tuned on bench/number_accuracy.py --seed 0, reported on other seeds).
 FRAGMENT_HEIGHT = 0.65  # a candidate lower than this (line heights) is a piece of a digit...
 FRAGMENT_COST = 4.0  # ...and reading it as a digit costs this much
-WIDE_ASPECT = 0.85  # wider than this times its own height: probably two digits...
+WIDE_ASPECT = 0.8  # wider than this times its own height: probably two digits...
 WIDE_COST = 6.0  # ...costing this much per unit of aspect above
 GAP_COST = 6.0  # joining pieces across a gap of g line heights costs GAP_COST * g
 CUT_COST = 0.3  # reading the two sides of a cut as different digits costs this much
-DIGIT_BONUS = 0.0  # added per digit: sums of log-confidences otherwise favour fewer, merged digits
+DIGIT_BONUS = 0.3  # added per digit: sums of log-confidences otherwise favour fewer, merged digits
 
 
 class TooManyPieces(ValueError):
@@ -74,14 +74,15 @@ def segment(ink: np.ndarray) -> Segmentation:
     keep |= np.maximum(heights, stats.x1 - stats.x0) >= STROKE_LENGTH * line_height
     if np.count_nonzero(keep) > MAX_ATOMS:
         raise too_many_pieces(int(np.count_nonzero(keep)))
-    owner, cuts = atoms_of(labels, stats, keep, line_height)
+    owner, pieces = atoms_of(labels, stats, keep, line_height)
+    split = straddling(pieces)
     boxes = atom_boxes(owner)
     if len(boxes) > MAX_ATOMS:
         raise too_many_pieces(len(boxes))
     candidates = []
     for first in range(len(boxes)):
         for last in range(first + 1, min(len(boxes), first + MAX_GROUP) + 1):
-            candidate = make_candidate(ink, owner, boxes, cuts, first, last, line_height)
+            candidate = make_candidate(ink, owner, boxes, pieces, split, first, last, line_height)
             if candidate is None:
                 break  # a wider group would be even less plausible
             candidates.append(candidate)
@@ -166,8 +167,8 @@ def component_stats(labels: np.ndarray, count: int, ink: np.ndarray) -> Stats:
 
 
 def atoms_of(labels: np.ndarray, stats: Stats, keep: np.ndarray,
-             line_height: float) -> tuple[np.ndarray, set[tuple[int, int]]]:
-    """Atom id per pixel (-1: none), ids in left-to-right order, and the pairs of atoms split by a cut."""
+             line_height: float) -> tuple[np.ndarray, list[int]]:
+    """Atom id per pixel (-1: none), ids in left-to-right order, and the component of each atom."""
     pieces: list[tuple[float, int, int, int]] = []  # (centre x, component, column from, column to)
     for c in np.flatnonzero(keep):
         x0, x1 = int(stats.x0[c]), int(stats.x1[c])
@@ -178,15 +179,22 @@ def atoms_of(labels: np.ndarray, stats: Stats, keep: np.ndarray,
         pieces += [((lo + hi) / 2, c, lo, hi) for lo, hi in zip(bounds, bounds[1:])]
     pieces.sort()
     owner = np.full(labels.shape, -1, np.int32)
-    cut_pairs = set()
-    previous: dict[int, int] = {}
     for atom, (_, c, lo, hi) in enumerate(pieces):
         region = owner[:, lo:hi]
         region[labels[:, lo:hi] == c + 1] = atom
-        if c in previous:
-            cut_pairs.add((previous[c], atom))
-        previous[c] = atom
-    return owner, cut_pairs
+    return owner, [c for _, c, _, _ in pieces]
+
+
+def straddling(components: Sequence[int]) -> np.ndarray:
+    """For each boundary b (between atoms b-1 and b, 0..n): how many pieces of ink it cuts in two,
+    i.e. have atoms on both sides (atoms of one piece need not be consecutive: a 5's flag sorts
+    between the pieces of its body)."""
+    count = np.zeros(len(components) + 2, np.int64)
+    for c in set(components):
+        where = [i for i, other in enumerate(components) if other == c]
+        count[where[0] + 1] += 1
+        count[where[-1] + 1] -= 1
+    return np.cumsum(count)[:len(components) + 1]
 
 
 def column_extent(mask: np.ndarray) -> np.ndarray:
@@ -245,7 +253,8 @@ def atom_boxes(owner: np.ndarray) -> list[tuple[int, int, int, int]]:
 
 
 def make_candidate(ink: np.ndarray, owner: np.ndarray, boxes: Sequence[tuple[int, int, int, int]],
-                   cuts: set[tuple[int, int]], first: int, last: int, line_height: float) -> Candidate | None:
+                   pieces: Sequence[int], split: np.ndarray, first: int, last: int,
+                   line_height: float) -> Candidate | None:
     """Atoms [first, last) as one digit, with its geometric prior; None if it cannot be one digit."""
     group = boxes[first:last]
     x0, y0 = min(b[0] for b in group), min(b[1] for b in group)
@@ -253,11 +262,11 @@ def make_candidate(ink: np.ndarray, owner: np.ndarray, boxes: Sequence[tuple[int
     width, height = x1 - x0, y1 - y0
     if width > MAX_WIDTH * line_height and last - first > 1:
         return None
-    prior = DIGIT_BONUS - CUT_COST * (((first - 1, first) in cuts) + ((last - 1, last) in cuts)) / 2
+    prior = DIGIT_BONUS - CUT_COST * (split[first] + split[last]) / 2
     reach = group[0][2]
     for i, box in enumerate(group[1:], start=first + 1):
         gap = box[0] - reach
-        if (i - 1, i) not in cuts and gap > 0:
+        if pieces[i] not in pieces[first:i] and gap > 0:
             if gap > MAX_INNER_GAP * line_height:
                 return None
             prior -= GAP_COST * gap / line_height
