@@ -2,6 +2,7 @@
 what a digit costs there against one POST /predict.
 
     python bench/number_accuracy.py [--seed 1] [--per-cell 50] [--weights weights/mlp.npz] [--timing 200]
+                                    [--counts 1,2,3,4,8,12] [--verbose]
 
 Numbers of 1-4 digits (uniformly random digits; 1 digit only in the digit-count table) are drawn by
 bench/drawn_numbers.py on a 700x280 white canvas (the page's number pad) with ink gaps that are
@@ -62,13 +63,15 @@ def main() -> None:
     parser.add_argument("--per-cell", type=int, default=50, help="numbers per (digit count, gap)")
     parser.add_argument("--timing", type=int, default=200, help="requests per timed case (0: no timing)")
     parser.add_argument("--verbose", action="store_true", help="print every misread number")
+    parser.add_argument("--counts", default="1,2,3,4,8,12", help="digit counts to draw (comma-separated)")
     args = parser.parse_args()
     client = make_client(args.weights)
     rng = np.random.default_rng(args.seed)
 
     right: dict[tuple[int, str], int] = defaultdict(int)
     total: dict[tuple[int, str], int] = defaultdict(int)
-    cells = [(n, gap) for n in (1, 2, 3, 4, 8, 12) for gap in GAPS if n > 1 or gap == "separate"]
+    counts = [int(n) for n in args.counts.split(",")]
+    cells = [(n, gap) for n in counts for gap in GAPS if n > 1 or gap == "separate"]
     for n, gap in cells:
         size = (WIDTH, HEIGHT) if n <= 4 else (2 * WIDTH, HEIGHT)
         for _ in range(args.per_cell):
@@ -88,7 +91,7 @@ def main() -> None:
           f"on {2 * WIDTH}x{HEIGHT})")
     print("| digits | " + " | ".join(GAPS) + " | all |")
     print("| --- | " + " | ".join("---" for _ in GAPS) + " | --- |")
-    for n in (1, 2, 3, 4, 8, 12):
+    for n in counts:
         row = [pct([(n, g)]) if (n, g) in total else "-" for g in GAPS]
         print(f"| {n} | " + " | ".join(row) + f" | {pct([(n, g) for g in GAPS])} |")
     print(f"| 2-4 | " + " | ".join(pct([(n, g) for n in (2, 3, 4)]) for g in GAPS)

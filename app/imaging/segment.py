@@ -24,7 +24,7 @@ MAX_GROUP = 10  # atoms in one digit at most
 SPECK_FRACTION = 0.03  # a piece with less ink than this fraction of the biggest piece's is a speck
 STROKE_LENGTH = 0.2  # ...unless it is at least this long (line heights)
 TALL = 0.5  # a piece at least this fraction of the line's height counts towards that height
-SPLIT_ASPECT = 0.55  # a piece wider than this times its height may be touching digits (one digit: <= 0.77)
+SPLIT_ASPECT = 0.7  # a piece wider than this times its height may be touching digits (one digit: <= 0.77)
 MAX_CUTS_PER_HEIGHT = 4  # cuts tried per line height of a wide piece's width
 CUT_NUDGE = 0.03  # each cut is also tried this many line heights to its left and right
 CUT_SPACING = 0.12  # cuts of one piece at least this many line heights apart
