@@ -173,7 +173,9 @@ def atoms_of(labels: np.ndarray, stats: Stats, keep: np.ndarray,
     for c in np.flatnonzero(keep):
         x0, x1 = int(stats.x0[c]), int(stats.x1[c])
         cuts = []
-        if x1 - x0 > SPLIT_ASPECT * (stats.y1[c] - stats.y0[c]):
+        height = int(stats.y1[c] - stats.y0[c])
+        # Wide enough to be touching digits, but not a long dash (12 touching digits are < 12:1).
+        if SPLIT_ASPECT * height < x1 - x0 <= MAX_DIGITS * height:
             cuts = cut_columns(column_extent(labels[stats.y0[c]:stats.y1[c], x0:x1] == c + 1), line_height)
         bounds = [x0, *(x0 + cut for cut in cuts), x1]
         pieces += [((lo + hi) / 2, c, lo, hi) for lo, hi in zip(bounds, bounds[1:])]
