@@ -1,7 +1,7 @@
 """Request path speed: where one POST /predict spends its time, then latency and throughput
 of the real server (gunicorn, `make run`'s command line) on 127.0.0.1 for a 280x280 canvas PNG.
 
-    python bench/request_speed.py [--seconds 8] [--rounds 3] [--clients 1,4,16] [--client wrk|python]
+    python -m bench.request_speed [--seconds 8] [--rounds 3] [--clients 1,4,16] [--client wrk|python]
                                   [--payload browser|pillow] [--form raw|json] [--format png|jpeg|webp]
                                   [--url URL] [--batch N]
 
@@ -41,7 +41,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as in the gunicorn workers
 
 from PIL import Image, ImageDraw  # noqa: E402
@@ -165,6 +164,17 @@ def server_pids(master: int) -> list[int]:
     return [master, *map(int, children)]
 
 
+def stop_process(proc: subprocess.Popen) -> None:
+    """SIGTERM to a server we started (gunicorn stops its workers), SIGKILL to its group if it hangs."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 class Server:
     """gunicorn started with the `make run` command line; stopped by PID."""
 
@@ -201,13 +211,7 @@ class Server:
         raise SystemExit("gunicorn did not start within 30 s")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_process(self.proc)
         self.log.close()
         if self.proc.returncode == 0:
             os.unlink(self.log.name)  # kept only when something went wrong

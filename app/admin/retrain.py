@@ -211,7 +211,7 @@ def run_retrain(args: argparse.Namespace, config: TrainConfig, registry: ModelRe
         model, card = train_and_save(config, mnist, staging / WEIGHTS_NAME, extra=extra, progress=not args.quiet,
                                      command="python -m app.admin " + shlex.join(argv))
         test_x, test_y = as_features(mnist.test_images), as_labels(mnist.test_labels, len(mnist.test_labels))
-        holdout_x = np.divide(feedback.holdout_x.reshape(-1, 784), 255, dtype=np.float32)
+        holdout_x = as_features(feedback.holdout_x)
         version = card["version"]
         report = run_gate(active, active_version, model, version,
                           {MNIST_TEST: (test_x, test_y), FEEDBACK_HOLDOUT: (holdout_x, feedback.holdout_y)},

@@ -7,6 +7,7 @@ from app.settings import MAX_BATCH_IMAGES
 from app.imaging.decode import ACCEPTED_NAMES
 from app.imaging.segment import MAX_DIGITS
 from app.middleware.rate_limits import IMAGES_PER_UNIT
+from app.routes.explain_schema import EXPLANATION, explain_path
 from model.nn.verdict import CANDIDATE_MASS, MAX_CANDIDATES, NOT_DIGIT_MIN, NO_REJECT_OUTPUT_MIN, SURE_MIN, VERDICTS
 
 VERDICT_TEXT = (
@@ -115,6 +116,9 @@ HEALTH = {
         "weights_ok": {"type": "boolean", "description": "false while the weights file on disk is refused "
                        "(missing, corrupt, unreadable); the last good model keeps serving"},
         "weights_error": {"type": ["string", "null"], "description": "why the file on disk is refused, or null"},
+        "registry_ok": {"type": "boolean", "description": "false while the shared model registry (the database) "
+                        "cannot be reached; the last good model keeps serving"},
+        "registry_error": {"type": ["string", "null"], "description": "why the registry is unreachable, or null"},
     },
 }
 
@@ -184,38 +188,19 @@ UNAVAILABLE = error_response("This worker has no model to serve (code model_unav
                              "the weights file was refused; it serves again once a good file appears")
 
 
-def image_body() -> dict[str, Any]:
-    """The request body of /predict (and of /predict/number): one image in any of three forms."""
-    binary = {"schema": {"type": "string", "format": "binary"}}
-    return {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["image"],
-                    "properties": {"image": {"type": "string", "format": "binary"}},
-                }
-            },
-            "image/png": binary,
-            "image/jpeg": binary,
-            "image/webp": binary,
-            "image/gif": binary,
-            "image/bmp": binary,
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["image"],
-                    "properties": {
-                        "image": {"type": "string", "description": "data URL or plain base64"}
-                    },
-                }
-            },
-        },
-    }
-
-
 def build_openapi() -> dict[str, Any]:
+    doc = build_core_openapi()
+    doc["paths"]["/explain"] = explain_path(doc["paths"]["/predict"]["post"])
+    doc["paths"]["/predict/number"] = {"post": number_operation(doc["paths"]["/predict"]["post"]["requestBody"])}
+    doc["components"]["schemas"]["NumberReading"] = NUMBER_READING
+    doc["paths"]["/model"] = {"get": {"summary": "A page about the served model (curves, confusion, versions)",
+                                      "responses": {"200": {"description": "HTML page", "content": {"text/html": {}}}}}}
+    doc["components"]["schemas"]["Explanation"] = EXPLANATION
+    return doc
+
+
+def build_core_openapi() -> dict[str, Any]:
+    binary = {"schema": {"type": "string", "format": "binary"}}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -237,7 +222,32 @@ def build_openapi() -> dict[str, Any]:
                     "summary": "Classify a drawn digit",
                     "description": f"Accepts {ACCEPTED_NAMES}; animated images use their first frame. "
                     "The drawing is normalised like MNIST (20x20 box, centred by mass in 28x28).",
-                    "requestBody": image_body(),
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["image"],
+                                    "properties": {"image": {"type": "string", "format": "binary"}},
+                                }
+                            },
+                            "image/png": binary,
+                            "image/jpeg": binary,
+                            "image/webp": binary,
+                            "image/gif": binary,
+                            "image/bmp": binary,
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["image"],
+                                    "properties": {
+                                        "image": {"type": "string", "description": "data URL or plain base64"}
+                                    },
+                                }
+                            },
+                        },
+                    },
                     "responses": {
                         "200": json_response("The prediction", "Prediction"),
                         "400": error_response("Malformed request or undecodable image"),
@@ -275,7 +285,6 @@ def build_openapi() -> dict[str, Any]:
                     },
                 }
             },
-            "/predict/number": {"post": number_operation()},
             "/feedback": {
                 "post": {
                     "summary": "Confirm or correct a prediction; the drawing is kept for retraining",
@@ -335,7 +344,7 @@ def build_openapi() -> dict[str, Any]:
         "components": {
             "schemas": {"Prediction": PREDICTION, "Error": ERROR, "Health": HEALTH, "ModelInfo": MODEL_INFO,
                         "Feedback": FEEDBACK, "FeedbackStored": FEEDBACK_STORED,
-                        "BatchRequest": BATCH_REQUEST, "BatchResults": BATCH_RESULTS, "NumberReading": NUMBER_READING},
+                        "BatchRequest": BATCH_REQUEST, "BatchResults": BATCH_RESULTS},
             "responses": {"NotFound": error_response("No such route")},
         },
     }
@@ -356,9 +365,10 @@ NUMBER_READING = {
             "(without preview and model, which are given once) and its box",
             "items": {
                 "type": "object",
-                "required": ["digit", "probabilities", "confidence", "box"],
+                "required": ["digit", "probabilities", "confidence", "verdict", "box"],
                 "properties": {
-                    **{key: PREDICTION["properties"][key] for key in ("digit", "probabilities", "confidence")},
+                    **{key: PREDICTION["properties"][key]
+                       for key in ("digit", "probabilities", "confidence", "verdict", "candidates")},
                     "box": {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 4, "maxItems": 4,
                             "description": "[x0, y0, x1, y1] of the digit's ink in the input image's pixels "
                             "(x1, y1 exclusive)"},
@@ -372,7 +382,7 @@ NUMBER_READING = {
 }
 
 
-def number_operation() -> dict[str, Any]:
+def number_operation(request_body: dict[str, Any]) -> dict[str, Any]:
     """POST /predict/number: the same inputs, limits and errors as /predict, plus the number's own."""
     return {
         "summary": f"Read a number: up to {MAX_DIGITS} digits written side by side",
@@ -380,7 +390,7 @@ def number_operation() -> dict[str, Any]:
         "digits cut apart; the network's own confidence chooses among the ways to cut), each digit is "
         "normalised like /predict, and all candidates are classified in one forward pass. Against the "
         "/predict rate limit a number counts as many requests as it has digits.",
-        "requestBody": image_body(),
+        "requestBody": request_body,
         "responses": {
             "200": json_response("The number, its digits left to right with their boxes", "NumberReading"),
             "400": error_response("Malformed request or undecodable image"),

@@ -6,20 +6,23 @@ snapshot in the middle of the request.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from app.serving.model_registry import ChangeWatcher, ModelRegistry, RegistryError, file_signature, load_servable
+from model.artifacts.card import card_path_for, read_card
 from model.artifacts.weights_file import ModelFileError
 from model.nn.calibration import calibrated_proba
 from model.nn.network import MLP
+
+if TYPE_CHECKING:
+    from app.serving.shared_registry import SharedRegistry
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +35,11 @@ class LoadedModel:
     card: dict[str, Any] | None = field(default=None, compare=False)
     path: Path | None = field(default=None, compare=False)  # the file it was loaded from
 
-    def predict_proba(self, vector: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities for one (784,) input: (10,), or (11,) when the file has a
-        "not a digit" output (model.nn.verdict reads both)."""
-        return calibrated_proba(self.network, vector)[0]
-
     def predict_proba_batch(self, vectors: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities (n, 10 or 11) for (n, 784) inputs, in one forward pass."""
+        """Calibrated probabilities (n, 10 or 11) for (n, 784) inputs, in one forward pass: the API's
+        one path (app.routes.predict.forward). One row runs as matrix-vector products
+        (model.nn.calibration.logits -> FullyConnectedLayer.forward_one); an 11th output is
+        "not a digit" (model.nn.verdict reads both)."""
         return calibrated_proba(self.network, vectors)
 
     def describe(self) -> dict[str, Any]:
@@ -57,24 +58,9 @@ def load_model(weights_path: str | Path) -> LoadedModel:
     """Load weights (raises ModelFileError with a clear message) and the card beside them."""
     weights_path = Path(weights_path)
     network = load_servable(weights_path)  # weights_file.load's checks + 784 inputs, 10 classes
-    card = read_card(weights_path.with_suffix(".json"))
+    card = read_card(card_path_for(weights_path))
     return LoadedModel(network=network, version=network.version, sha256=network.sha256 or "", card=card,
                        path=weights_path)
-
-
-def read_card(path: Path) -> dict[str, Any] | None:
-    """The model card, or None if absent or unreadable (the weights alone are enough to serve)."""
-    try:
-        card = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        log.warning("ignoring unreadable model card %s: %s", path, exc)
-        return None
-    if not isinstance(card, dict):
-        log.warning("ignoring model card %s: not a JSON object", path)
-        return None
-    return card
 
 
 class ModelHolder:
@@ -94,7 +80,7 @@ class ModelHolder:
     make gunicorn halt every worker: /predict then answers 503 until a good file appears.
     """
 
-    def __init__(self, weights_path: str | Path, registry: ModelRegistry | None = None,
+    def __init__(self, weights_path: str | Path, registry: ModelRegistry | SharedRegistry | None = None,
                  check_interval: float = 1.0, on_reload: Callable[[str], None] | None = None) -> None:
         self.weights_path = Path(weights_path)
         self.registry = registry
@@ -115,7 +101,7 @@ class ModelHolder:
     def _on_disk(self) -> tuple:
         """The watched file's signature; the pointer is read only when its own signature changed."""
         if self.registry is not None:
-            pointer = file_signature(self.registry.pointer)
+            pointer = self.registry.pointer_signature()
             if pointer != self._pointer_signature:
                 self._pointer_signature = pointer
                 try:
@@ -175,4 +161,4 @@ class ModelHolder:
         return result
 
 
-__all__ = ["LoadedModel", "ModelFileError", "ModelHolder", "load_model", "read_card"]
+__all__ = ["LoadedModel", "ModelFileError", "ModelHolder", "load_model"]

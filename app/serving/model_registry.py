@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable, Hashable, Iterator
 
 from model.artifacts import weights_file
+from model.artifacts.card import read_card
 from model.artifacts.weights_file import ModelFileError, atomic_write_bytes
 from model.nn.network import MLP
 
@@ -106,12 +107,7 @@ class ModelRegistry:
 
     def card(self, version: str) -> dict:
         """The version's model card, or {} if it has none or it is unreadable."""
-        path = self.path_of(version).with_name(CARD_NAME)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        return read_card(self.path_of(version).with_name(CARD_NAME)) or {}
 
     def history(self) -> list[dict]:
         try:
@@ -128,16 +124,13 @@ class ModelRegistry:
 
     def activation_stack(self) -> list[str]:
         """Versions that were active, oldest first; the last one is active, rollback pops it."""
-        stack = [SHIPPED]
-        for event in self.history():
-            if event.get("action") == "promote":
-                stack.append(event["version"])
-            elif event.get("action") == "rollback" and len(stack) > 1:
-                stack.pop()
-        active = self.active_version()
-        if stack[-1] != active:  # pointer edited by hand: trust the pointer
-            stack.append(active)
-        return stack
+        return activation_stack(self.history(), self.active_version())
+
+    unreachable: str | None = None  # the folder is always there; SharedRegistry may lose its database
+
+    def pointer_signature(self) -> tuple[int, int, int, int] | None:
+        """What changes when the pointer is replaced (ModelHolder reads it again then)."""
+        return file_signature(self.pointer)
 
     # -- writing -----------------------------------------------------------
     @contextmanager
@@ -212,6 +205,19 @@ class ModelRegistry:
             fh.write(json.dumps(event) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
+
+
+def activation_stack(history: list[dict], active: str) -> list[str]:
+    """Versions that were active, oldest first, from the promote/rollback history and the pointer."""
+    stack = [SHIPPED]
+    for event in history:
+        if event.get("action") == "promote":
+            stack.append(event["version"])
+        elif event.get("action") == "rollback" and len(stack) > 1:
+            stack.pop()
+    if stack[-1] != active:  # pointer edited by hand: trust the pointer
+        stack.append(active)
+    return stack
 
 
 def _fsync_dir(path: Path) -> None:

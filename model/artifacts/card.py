@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import math
 import os
 from pathlib import Path
@@ -22,6 +23,8 @@ from model.nn.network import MLP
 
 if TYPE_CHECKING:
     from model.training.config import TrainConfig
+
+log = logging.getLogger(__name__)
 
 
 def array_sha256(*arrays: np.ndarray) -> str:
@@ -52,6 +55,24 @@ def card_path_for(weights: str | os.PathLike) -> Path:
     return Path(weights).with_suffix(".json")
 
 
+def read_card(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The model card at ``path``, or None if absent or unreadable (the weights alone are enough to serve).
+
+    An unreadable card (bad JSON, not an object, an OS error) is logged once as a warning, not raised.
+    """
+    try:
+        card = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring unreadable model card %s: %s", path, exc)
+        return None
+    if not isinstance(card, dict):
+        log.warning("ignoring model card %s: not a JSON object", path)
+        return None
+    return card
+
+
 def strip_arrays(report: dict[str, Any]) -> dict[str, Any]:
     """A classification report without its per-image arrays (probabilities, predictions)."""
     return {k: v for k, v in report.items() if not isinstance(v, np.ndarray)}
@@ -71,7 +92,7 @@ def _json_floats(obj: Any) -> Any:
 def build_card(
     model: MLP, config: TrainConfig, history: dict[str, Any], *, version: str, created: dt.datetime,
     weights_sha256: str, command: str | None, data: dict[str, Any], test: dict[str, Any] | None,
-    validation: dict[str, Any] | None, blas_threads: int | None = None,
+    validation: dict[str, Any] | None, blas_threads: int | None = None, code: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The model card: what the model is, how it was made and how well it does."""
     kept = history["kept_epoch"]
@@ -96,6 +117,7 @@ def build_card(
         "curves": history["epochs"],
         "training_seconds": history["train_seconds"],
         "blas_threads": blas_threads,
+        "code": code,  # the git commit that trained it: figures reproduce bit for bit with that code
         "numpy_version": np.__version__,
     })
 

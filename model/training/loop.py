@@ -26,6 +26,7 @@ from model.nn.optim import Adam, SGD, make_schedule
 from model.training import blas
 from model.training.config import TrainConfig, augment_config
 from model.training.progress import ProgressBar, SilentProgress, TrainingProgress
+from model.training.provenance import code_revision
 
 # Distinct random streams derived from the one seed, so changing e.g. the
 # validation split never changes the initial weights.
@@ -44,7 +45,7 @@ class Split(NamedTuple):
 def as_features(images: np.ndarray) -> np.ndarray:
     """uint8 pixels (n, 28, 28) or (n, 784), or floats in [0, 1] -> float32 (n, 784)."""
     images = np.asarray(images)
-    flat = images.reshape(len(images), -1)
+    flat = images.reshape(len(images), int(np.prod(images.shape[1:])))  # (0, 28, 28) -> (0, 784) too
     if flat.shape[1] != 784:
         raise ValueError(f"expected 28x28 images (784 pixels each), got shape {images.shape}")
     if images.dtype == np.uint8:
@@ -268,7 +269,7 @@ def train_and_save(
         "config": config, "history": history, "command": command,
         "data": data_description(mnist, config, split, test_x, test_y, extra_size),
         "test": strip_arrays(classification_report(model, test_x, test_y)), "validation": validation,
-        "blas_threads": blas.current_threads(),
+        "blas_threads": blas.current_threads(), "code": code_revision(),
     }, Path(out))
     return model, card
 

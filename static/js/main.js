@@ -1,6 +1,7 @@
 // Wires the page together: pad -> predictor -> result view, buttons, shortcuts, language, and the
 // Digit / Number switch (Number: a wide pad, /predict/number, static/js/number.js shows the answer).
 import { DOT_EXTENT, DrawingPad } from './pad.js';
+import { ExplainPanel } from './explain.js';
 import { FeedbackPanel } from './feedback.js';
 import { NumberView, isNumberReading } from './number.js';
 import { Predictor } from './predictor.js';
@@ -28,6 +29,7 @@ let t = translator(startLanguage);
 const view = new ResultView($('result'), t);
 const feedback = new FeedbackPanel($('feedback'), t);
 const numberView = new NumberView($('result'), $('digit-boxes'), t);
+const why = new ExplainPanel($('why'), { toggle: $('why-toggle'), bars: $('bars'), pad: canvas, t });
 let sentImage = null; // the drawing of the newest /predict request: the answer is about it
 let sentCanvas = null; // the same for /predict/number, as a canvas (the boxes are in its pixels)
 const NUMBER_ASPECT = 5 / 2;
@@ -38,10 +40,12 @@ const predictor = new Predictor({
   onResult: (prediction) => {
     view.showResult(prediction);
     feedback.offer(prediction, sentImage);
+    why.offer(prediction, sentImage);
   },
   onError: (error) => {
     view.showError(error);
     feedback.withdraw();
+    why.withdraw();
   },
 });
 
@@ -71,6 +75,7 @@ function active() {
 
 function withdraw() {
   feedback.withdraw();
+  why.withdraw();
   numberView.withdraw();
 }
 
@@ -134,6 +139,7 @@ function setLanguage(lang) {
   view.setTranslator(t);
   feedback.setTranslator(t);
   numberView.setTranslator(t, { redraw: mode === 'number' }); // one view owns #status at a time
+  why.setTranslator(t);
 }
 
 undoButton.addEventListener('click', undo);

@@ -7,8 +7,8 @@ import json
 from playwright.sync_api import Browser, Page, Response, expect
 
 from tests.browser.contexts import DESKTOP, PHONE, open_page
-from tests.browser.drawing import DIGITS, Stroke, draw_and_wait, draw_with_mouse, draw_with_touch
-from tests.live_server import LiveServer
+from testkit.browser_drawing import DIGITS, Stroke, draw_and_wait, draw_with_mouse, draw_with_touch
+from testkit.live_server import LiveServer
 from tests.browser.test_csp import RECORD_VIOLATIONS
 
 ASPECT = 2.5  # the page's number pad: 5:2

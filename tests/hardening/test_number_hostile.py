@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from tests.app.drawings import encode
-from tests.hardening.conftest import HANG, assert_json_error
+from testkit.drawings import encode
+from tests.support.raw_http import HANG, assert_json_error
 from tests.hardening.test_hostile_input import JSON_CASES, RAW_CASES, check_answer
 
 PATH = "/predict/number"

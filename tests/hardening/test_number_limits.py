@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from bench.drawn_numbers import draw_number
-from tests.app.drawings import encode
-from tests.app.openapi_check import assert_matches_openapi
+from testkit.drawings import encode
+from tests.support.openapi_check import assert_matches_openapi
 from tests.hardening.test_rate_limits import make_app, predict
 
 THREE_DIGITS = encode(draw_number("470", np.random.default_rng(1), gap=(0.2, 0.3),
