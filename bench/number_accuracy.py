@@ -1,8 +1,8 @@
 """Reading numbers: exact-number accuracy of POST /predict/number by digit count and by gap, and
 what a digit costs there against one POST /predict.
 
-    python bench/number_accuracy.py [--seed 1] [--per-cell 50] [--weights weights/mlp.npz] [--timing 200]
-                                    [--counts 1,2,3,4,8,12] [--verbose]
+    python -m bench.number_accuracy [--seed 1] [--per-cell 50] [--weights weights/mlp.npz] [--timing 200]
+                                   [--counts 1,2,3,4,8,12] [--verbose]
 
 Numbers of 1-4 digits (uniformly random digits; 1 digit only in the digit-count table) are drawn by
 bench/drawn_numbers.py on a 700x280 white canvas (the page's number pad) with ink gaps that are
@@ -20,18 +20,16 @@ from __future__ import annotations
 import argparse
 import io
 import statistics
-import sys
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
+
+from bench.drawn_numbers import HEIGHT, WIDTH, draw_number, random_text
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-import numpy as np  # noqa: E402
-
-from bench.drawn_numbers import HEIGHT, WIDTH, draw_number, random_text  # noqa: E402
 
 TIMING_SEED = 12345
 GAPS = {"separate": (0.25, 0.5), "close": (0.03, 0.12), "touching": (-0.04, -0.01)}
