@@ -11,8 +11,10 @@ so the figures are server CPU per request whatever the client costs; rounds alte
 reverse order every other round) so every kind sees the same machine load. Reports the median per kind and the median of the per-round
 ratios to /predict.
 
---main also starts a server from `git archive main` (a temporary folder) and alternates
-/predict rounds on both, to show /predict itself is unchanged by this branch.
+--main also starts a server from `git archive main` (or --ref) in a temporary folder and
+alternates /predict rounds on both, to show /predict itself is unchanged by this branch. Both
+workers are pinned to one CPU (--cpu): otherwise each may sit on a core loaded differently by
+other jobs, which showed as a steady 20% difference between two servers of the same code.
 """
 from __future__ import annotations
 
@@ -42,6 +44,12 @@ def worker_pid(server: Server) -> int:
     if len(pids) != 1:
         raise SystemExit(f"expected one gunicorn worker, found {pids}")
     return pids[0]
+
+
+def pin(pid: int, cpu: int) -> None:
+    """Every thread of the process on one CPU (threads made later inherit it from their creator)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        os.sched_setaffinity(int(task.name), {cpu})
 
 
 def round_cpu(server: Server, pid: int, path: str, body: bytes, n: int) -> float:
@@ -79,6 +87,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--requests", type=int, default=150)
     parser.add_argument("--main", action="store_true", help="also time /predict of `main` (git archive)")
+    parser.add_argument("--ref", default="main", help="the commit --main compares with (default: main)")
+    parser.add_argument("--cpu", type=int, default=os.cpu_count() - 1,
+                        help="pin both servers' workers to this CPU (default: the last): on a shared machine one "
+                             "core can be busier than the other, which alone moved /predict by 20%% between servers")
     parser.add_argument("--kinds", default=",".join(KINDS), help=f"which of {', '.join(KINDS)} (comma-separated)")
     args = parser.parse_args()
     body = json.dumps({"image": "data:image/png;base64," + base64.b64encode(BROWSER_PAYLOAD.read_bytes()).decode()}).encode()
@@ -89,10 +101,12 @@ def main() -> None:
     try:
         if args.main:
             tmp = tempfile.TemporaryDirectory(prefix="explain-cost-main-")
-            archive = subprocess.run(["git", "archive", "main"], cwd=REPO, capture_output=True, check=True).stdout
+            archive = subprocess.run(["git", "archive", args.ref], cwd=REPO, capture_output=True, check=True).stdout
             subprocess.run(["tar", "-x", "-C", tmp.name], input=archive, check=True)
             servers["main"] = start(Path(tmp.name))
         pids = {name: worker_pid(server) for name, server in servers.items()}
+        for pid in pids.values():
+            pin(pid, args.cpu)
         cpu: dict[str, list[float]] = {}
         sizes: dict[str, int] = {}
         kinds = [(kind, "branch", KINDS[kind]) for kind in args.kinds.split(",")]

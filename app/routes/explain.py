@@ -3,6 +3,10 @@
 Same inputs and limits as /predict. The target digit (default: the predicted one) and the
 number of integrated-gradients steps come from the query string, the JSON body or a form
 field: ``target`` 0-9, ``steps`` 0-64.
+
+The answer holds about 4,000 numbers (three 28x28 maps, every unit of every layer): it is written
+by orjson straight from the NumPy arrays, 20x faster than the standard json module's float
+formatting (1.3 ms of a ~5 ms request; docs/benchmarks.md).
 """
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ import base64
 from typing import Any
 
 import numpy as np
-from flask import Blueprint, request
+import orjson
+from flask import Blueprint, Response, request
 
 from app.imaging.preprocess import FIELD, ModelInput
 from app.middleware.errors import ApiError
@@ -31,7 +36,7 @@ SALIENCY_DESCRIPTIONS = {
 
 
 @bp.post("/explain")
-def explain_drawing() -> dict[str, Any]:
+def explain_drawing() -> Response:
     target, steps = option("target", 0, 9, None), option("steps", 0, MAX_STEPS, DEFAULT_STEPS)
     model_input = image_to_model_input(read_image_bytes())
     model = current_model()
@@ -40,7 +45,8 @@ def explain_drawing() -> dict[str, Any]:
     # explains the answer's digit (never a model's 11th "not a digit" output, even if largest).
     answer = prediction(forward(model, [model_input])[0], model_input, model.version, count=False)
     e = explain(model.network, model_input.vector, target=answer["digit"] if target is None else target, steps=steps)
-    return {**answer, **explanation_json(e, model_input), "temperature": temperature_of(model.network.metadata)}
+    body = {**answer, **explanation_json(e, model_input), "temperature": temperature_of(model.network.metadata)}
+    return Response(orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), mimetype="application/json")
 
 
 def option(name: str, low: int, high: int, default: int | None) -> int | None:
@@ -64,8 +70,9 @@ def data_url(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def field_rows(values: np.ndarray, decimals: int = 6) -> list[list[float]]:
-    return np.round(values.astype(np.float64), decimals).reshape(FIELD, FIELD).tolist()
+def field_rows(values: np.ndarray, decimals: int = 6) -> np.ndarray:
+    """28 rows of 28 values, rounded (the answer's size; still many digits below a map's scale)."""
+    return np.round(values.astype(np.float64), decimals).reshape(FIELD, FIELD)
 
 
 def saliency_json(name: str, values: np.ndarray) -> dict[str, Any]:
@@ -84,6 +91,7 @@ def ink_box(model_input: ModelInput) -> dict[str, int]:
 
 
 def explanation_json(e: Explanation, model_input: ModelInput) -> dict[str, Any]:
+    """The explanation's part of the answer (arrays stay NumPy arrays: orjson writes them)."""
     saliency = {"gradient": saliency_json("gradient", e.gradient),
                 "gradient_x_input": saliency_json("gradient_x_input", e.gradient_x_input)}
     if e.integrated_gradients is not None:
@@ -94,7 +102,7 @@ def explanation_json(e: Explanation, model_input: ModelInput) -> dict[str, Any]:
     for layer in e.layers:
         entry: dict[str, Any] = {
             "name": layer.name, "size": len(layer.values), "activation": layer.activation,
-            "values": np.round(layer.values.astype(np.float64), 4).tolist(),
+            "values": np.round(layer.values.astype(np.float64), 4),
             "top_units": [{"unit": u, "value": v} for u, v in layer.top_units],
         }
         if layer.templates:
@@ -105,5 +113,5 @@ def explanation_json(e: Explanation, model_input: ModelInput) -> dict[str, Any]:
                 for t, png in zip(layer.templates, pngs)
             ]
         layers.append(entry)
-    return {"target": e.target, "logits": e.logits.astype(np.float64).tolist(), "input_box": ink_box(model_input),
+    return {"target": e.target, "logits": e.logits.astype(np.float64), "input_box": ink_box(model_input),
             "baseline_logit": e.baseline_logit, "saliency": saliency, "layers": layers}
