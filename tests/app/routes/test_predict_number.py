@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 from app.imaging.preprocess import locate_ink
 from app.imaging.segment import MAX_DIGITS, label_components
 from bench.drawn_numbers import PIECEWISE, draw_number, random_text
-from testkit.drawings import data_url, encode
+from testkit.drawings import data_url, encode, styled
 from tests.support.openapi_check import assert_matches_openapi
 
 # Styles the shipped model reads reliably alone (bench/drawn_styles.py: only a long-flagged 1 is
@@ -197,3 +197,18 @@ def test_every_candidate_goes_through_one_forward_pass(app, client, monkeypatch)
     monkeypatch.setattr(type(model), "predict_proba_batch", counted)
     assert read(client, plain("2026", np.random.default_rng(4), gap=CLOSE).image)["number"] == "2026"
     assert len(calls) == 1 and calls[0] >= 4
+
+
+@pytest.mark.parametrize("style", ["alpha_only", "light_on_dark", "blue_on_white"])
+def test_boxes_are_in_the_input_pixels_whatever_the_polarity_and_transparency(client, style: str) -> None:
+    """A transparent canvas is cropped to its strokes before the ink is found (flatten_alpha):
+    the boxes must still be in the input's pixels, the same as on white paper."""
+    drawn = plain("385", np.random.default_rng(21), gap=CLOSE, size=(1400, 560))  # reduced 3x inside
+    coverage = 255 - np.asarray(drawn.image.convert("L"))
+    paper = read(client, drawn.image)
+    other = read(client, styled(coverage, style))
+    assert paper["number"] == other["number"] == "385"
+    for a, b in zip(paper["digits"], other["digits"]):
+        assert max(abs(u - v) for u, v in zip(a["box"], b["box"])) <= 3, (a["box"], b["box"])
+    for box, truth in zip((d["box"] for d in other["digits"]), drawn.boxes):
+        assert iou(box, truth) > 0.8, (box, truth)
