@@ -72,6 +72,8 @@ class TrainConfig:
     keep_best: bool = True
     # Strengths for model.training.augment.AugmentConfig ({}: its defaults); None: no augmentation.
     augment: dict[str, Any] | None = field(default_factory=dict)
+    # 10 digits, or 11 with a "not a digit" output (label 10; model.training.honest).
+    num_classes: int = 10
 
     def __post_init__(self) -> None:
         self.hidden = tuple(int(h) for h in self.hidden)
@@ -104,6 +106,8 @@ class TrainConfig:
             problems.append(f"validation size cannot be negative, got {self.val_size}")
         if self.limit is not None and self.limit < 2:
             problems.append(f"limit must be at least 2 images, got {self.limit}")
+        if self.num_classes not in (10, 11):
+            problems.append(f"num_classes must be 10 or 11 (digits + not a digit), got {self.num_classes}")
         if problems:
             raise ValueError("; ".join(problems))
         if self.augment is not None:
@@ -243,8 +247,9 @@ def train(
     data: Any,
     progress: bool | TrainingProgress = True,
     extra: tuple[np.ndarray, np.ndarray] | None = None,
+    init: MLP | None = None,
 ) -> tuple[MLP, dict[str, Any]]:
-    """Train a fresh MLP; returns it (best validation epoch's parameters unless keep_best is off).
+    """Train a fresh MLP (or go on training ``init``, whose layer sizes must match); returns it (best validation epoch's parameters unless keep_best is off).
 
     ``data``: a ``model.data.Mnist`` (its training images are split into training and
     validation), an ``(images, labels)`` pair of arrays treated the same way, or a
@@ -255,7 +260,9 @@ def train(
     if isinstance(progress, bool):
         progress = ProgressBar() if progress else SilentProgress()
     model = MLP(hidden_sizes=config.hidden, activation=config.activation,
-                dropout=config.dropout, seed=config.seed)
+                dropout=config.dropout, seed=config.seed, num_classes=config.num_classes)
+    if init is not None:
+        model.load_state(init.state())  # raises ModelFileError on a size mismatch
     optimizer = make_optimizer(model, config)
     schedule = make_schedule(config.schedule, config.lr, config.epochs, step_size=config.step_size,
                              gamma=config.gamma, warmup=config.warmup, min_lr=config.min_lr)
