@@ -1,6 +1,6 @@
 // Wires the page together: pad -> predictor -> result view, buttons, shortcuts, language.
 import { DOT_EXTENT, DrawingPad } from './pad.js';
-import { FeedbackPanel } from './feedback.js';
+import { FeedbackPanel, NOT_A_DIGIT } from './feedback.js';
 import { Predictor } from './predictor.js';
 import { ResultView } from './results.js';
 import {
@@ -116,6 +116,8 @@ document.addEventListener('keydown', (event) => {
   } else if ((key === 'c' || key === 'escape') && !event.ctrlKey && !event.metaKey) {
     event.preventDefault();
     clear();
+  } else if (key === 'n' && !event.ctrlKey && !event.metaKey && feedback.choose(NOT_A_DIGIT)) {
+    event.preventDefault();
   } else if (/^[0-9]$/.test(key) && !event.ctrlKey && !event.metaKey && feedback.choose(Number(key))) {
     event.preventDefault();
   }
