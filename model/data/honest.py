@@ -82,16 +82,25 @@ def training_set(seed: int, mnist_digits: np.ndarray, per_digit: int, typed_per_
                    *training_nondigits(seed, mnist_digits, nondigits_per_family)])
 
 
-def held_out_digits(seed: int = 0, per_style: int = 10) -> DrawnSet:
-    """The held-out stroke styles (x 3 pen widths) and every held-out font's digits at two sizes."""
+def held_out_digit_drawings(seed: int = 0, per_style: int = 10) -> list[tuple[str, str, int, Image.Image]]:
+    """The held-out stroke styles (x 3 pen widths) and every held-out font's digits at two sizes, as drawings."""
     items = [("digits", f"strokes: {name}", d, image)
              for name, d, image in strokes.held_out_digits(HELD_OUT_SEED_BASE + seed, per_style)]
     for path in strokes.machine_fonts(nondigits.HELD_OUT_FONT_FAMILY):
         for size in (180, 90):
             items += [("digits", "typed Liberation", d, strokes.typed(str(d), path, size)) for d in range(10)]
-    return fields(items)
+    return items
+
+
+def held_out_nondigit_drawings(mnist_test_digits: np.ndarray, seed: int = 0,
+                               per_family: int = 40) -> list[tuple[str, str, int, Image.Image]]:
+    return [(kind, family, NOT_A_DIGIT, image) for kind, family, image in
+            nondigits.drawings("held_out", mnist_test_digits, HELD_OUT_SEED_BASE + seed, per_family)]
+
+
+def held_out_digits(seed: int = 0, per_style: int = 10) -> DrawnSet:
+    return fields(held_out_digit_drawings(seed, per_style))
 
 
 def held_out_nondigits(mnist_test_digits: np.ndarray, seed: int = 0, per_family: int = 40) -> DrawnSet:
-    return fields((kind, family, NOT_A_DIGIT, image) for kind, family, image in
-                  nondigits.drawings("held_out", mnist_test_digits, HELD_OUT_SEED_BASE + seed, per_family))
+    return fields(held_out_nondigit_drawings(mnist_test_digits, seed, per_family))
