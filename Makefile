@@ -51,10 +51,10 @@ bench: venv
 	$(BIN)/python bench/request_speed.py
 
 train: venv
-	$(BIN)/python -m model.training.train
+	$(BIN)/python -m model.cli.train
 
 evaluate: venv
-	$(BIN)/python -m model.training.evaluate weights/mlp.npz
+	$(BIN)/python -m model.cli.evaluate weights/mlp.npz
 
 clean:
 	rm -rf $(VENV) .pytest_cache

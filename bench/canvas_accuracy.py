@@ -27,7 +27,7 @@ from app.settings import DEFAULT_MAX_IMAGE_PIXELS  # noqa: E402
 from app.imaging.decode import decode_image  # noqa: E402
 from app.imaging.preprocess import WORK_SIZE, preprocess  # noqa: E402
 from model.data.mnist import load_mnist  # noqa: E402
-from model.nn.network import MLP  # noqa: E402
+from model.artifacts import weights_file  # noqa: E402
 from tests.app.drawings import STYLES, canvas_drawing  # noqa: E402
 
 SEED = 20261127  # the seed of tests/app/test_accuracy.py
@@ -71,7 +71,7 @@ def main() -> int:
     print("| --- | --- | --- | --- | --- |" + " --- |" * len(style_names))
     style_array = np.array(styles)
     for path in args.weights:
-        model = MLP.load(path)
+        model = weights_file.load(path)
         raw_test = float((model.predict(raw_all) == mnist.test_labels).mean())
         raw_same = float((model.predict(raw_all[pick]) == labels).mean())
         drawn_hits = model.predict(vectors) == labels

@@ -26,6 +26,7 @@ from PIL import Image  # noqa: E402
 
 from model.data.strokes import HELD_OUT_PEN_WIDTHS, HELD_OUT_STYLES, draw_strokes, machine_fonts, typed  # noqa: E402
 from model.imaging.preprocess import preprocess  # noqa: E402
+from model.artifacts import weights_file  # noqa: E402
 from model.nn.network import MLP  # noqa: E402
 
 FONT_SIZES = (180, 90)
@@ -43,7 +44,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--per-style", type=int, default=10, help="drawings per style and pen width")
     args = parser.parse_args()
-    network = MLP.load(args.weights)
+    network = weights_file.load(args.weights)
     rng = np.random.default_rng(args.seed)
 
     print(f"pen strokes ({args.per_style} drawings x pen widths {PEN_WIDTHS} px per style):")

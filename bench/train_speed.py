@@ -3,7 +3,7 @@
 Measures, with the same BLAS thread count throughout:
 - the pure matrix-product time of one epoch (the 3 forward + 5 backward products of
   every step, into preallocated arrays), i.e. the floor the training loop can reach;
-- the real epoch time of ``model.training.train.train`` (median over several epochs and runs);
+- the real epoch time of ``model.training.loop.train`` (median over several epochs and runs);
 - their ratio (the loop's overhead; target <= 1.5), FLOPs per epoch and GFLOP/s;
 - the time to 98% test accuracy of the reference recipe and of the --quick preset;
 - the same model in PyTorch (CPU) when torch is importable (never a requirement).
@@ -16,10 +16,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-if __name__ == "__main__":  # before NumPy is imported: BLAS reads its thread count once
-    from model.training.blas import apply_threads_flag
+if __name__ == "__main__":  # before NumPy is imported: OpenBLAS reads its spin setting once
+    from model.training.blas import prepare_environment
 
-    apply_threads_flag(sys.argv[1:])
+    prepare_environment()
 
 import argparse
 import statistics
@@ -28,9 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from model.training.blas import current_threads
+from model.training import blas
 from model.data.mnist import load_mnist
-from model.training.train import QUICK, REFERENCE, Split, TrainConfig, as_features, as_labels, train
+from model.training.config import QUICK, REFERENCE, TrainConfig
+from model.training.loop import Split, as_features, as_labels, train
 
 SIZES = (784, 256, 128, 10)
 
@@ -92,7 +93,7 @@ def reference_config(**changes: Any) -> TrainConfig:
 
 
 def numpy_epoch_seconds(split: Split, seed: int) -> float:
-    """One epoch of model.training.train.train (validation excluded)."""
+    """One epoch of model.training.loop.train (validation excluded)."""
     _, history = train(reference_config(epochs=1, seed=seed), split, progress=False)
     return history["epochs"][0]["train_seconds"]
 
@@ -111,12 +112,12 @@ def phase_profile(split: Split, epochs: int = 3) -> list[tuple[str, float, float
     """Where an epoch of the real loop goes: (phase, seconds, share) of the median of ``epochs`` epochs.
 
     The layer, loss and optimiser methods and the batch generator are wrapped with a timer
-    where ``model.training.train.train`` calls them (a few hundred nanoseconds per call of overhead);
+    where ``model.training.loop.train`` calls them (a few hundred nanoseconds per call of overhead);
     "the rest" is the loop itself (schedule, running loss and accuracy, Python glue).
     """
     import model.nn.layers as layers
     import model.nn.optim as optim
-    import model.training.train as train_module
+    import model.training.loop as train_module
 
     spent: dict[str, float] = {}
     clock = time.perf_counter
@@ -183,7 +184,7 @@ def per_step_medians(split: Split, epochs: int = 5) -> tuple[float, float]:
 
     Less sensitive to bursts of load from other processes than whole epochs: a burst
     spoils some steps, not the median. The real loop is timed through its progress hook,
-    so the step includes everything ``model.training.train.train`` does between two updates.
+    so the step includes everything ``model.training.loop.train`` does between two updates.
     """
     from model.training.progress import SilentProgress
 
@@ -262,7 +263,8 @@ def main() -> int:
     parser.add_argument("--per-step", action="store_true",
                         help="only the median step time, products alone vs the real loop (5 epochs each)")
     args = parser.parse_args()
-    threads = current_threads()
+    blas.set_threads(args.threads)
+    threads = blas.current_threads()
 
     mnist = load_mnist(progress=False)
     x = as_features(mnist.train_images)
@@ -285,7 +287,7 @@ def main() -> int:
               f"(load average {os.getloadavg()[0]:.1f})")
         return 0
     if args.phases:
-        print(f"## One epoch of `model.training.train.train`, by phase ({threads} BLAS thread(s); {optimiser})\n")
+        print(f"## One epoch of `model.training.loop.train`, by phase ({threads} BLAS thread(s); {optimiser})\n")
         print("| phase | seconds per epoch | share |\n| --- | --- | --- |")
         phases = phase_profile(split)
         for name, seconds, share in phases:
@@ -323,7 +325,7 @@ def main() -> int:
     print(f"| products per step | {len(step_products(batch))} (3 forward, 5 backward) |")
     print(f"| FLOPs per epoch (products) | {flops / 1e9:.1f} GFLOP |")
     print(f"| pure product time per epoch (median of {len(rounds)}) | {mm:.3f} s ({rate(mm)} GFLOP/s) |")
-    print(f"| real epoch time, `model.training.train.train` (median of {len(rounds)}) | {epoch:.3f} s "
+    print(f"| real epoch time, `model.training.loop.train` (median of {len(rounds)}) | {epoch:.3f} s "
           f"({rate(epoch)} GFLOP/s) |")
     print(f"| real / pure products (median of the per-round ratios) | {ratio:.2f}x |")
     print(f"| per round: products / NumPy epoch (s) | "

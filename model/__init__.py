@@ -1,1 +1,1 @@
-"""Digit Canvas's NumPy neural network: layers, MLP, optimisers, MNIST, training."""
+"""Digit Canvas's NumPy model: the network (nn), the weights file and card (artifacts), MNIST (data), training, command lines (cli)."""

@@ -1,7 +1,6 @@
 """`python -m app.admin`: the operator commands."""
 import sys
 
-from app.admin.cli import main, reexec_with_threads
+from app.admin.cli import main
 
-reexec_with_threads(sys.argv[1:])
 sys.exit(main())

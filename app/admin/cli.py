@@ -31,11 +31,16 @@ from PIL import Image
 
 from app.feedback.store import FeedbackStore, FeedbackStoreError
 from app.serving.model_registry import SHIPPED, ModelRegistry, RegistryError
-from app.admin.retrain import FEEDBACK_HOLDOUT, add_retrain_arguments, check_retrain_arguments, run_retrain
+from app.admin.retrain import (
+    FEEDBACK_HOLDOUT,
+    add_retrain_arguments,
+    check_retrain_arguments,
+    retrain_config,
+    run_retrain,
+)
 from app.admin.text_table import format_table
-from model.training.blas import THREAD_ENV_VARS, threads_from_argv
-from model.nn.network import ModelFileError
-from model.training.train import QUICK, add_training_arguments, config_from_args
+from model.artifacts.weights_file import ModelFileError
+from model.training.options import add_training_arguments
 
 log = logging.getLogger("app.admin")
 REPO = Path(__file__).resolve().parents[2]
@@ -197,20 +202,8 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     problem = check_retrain_arguments(args)
     if problem:
         args.parser.error(problem)
-    try:
-        config = config_from_args(args)
-    except ValueError as exc:  # a training flag out of range (TrainConfig says which)
-        args.parser.error(str(exc))
+    config = retrain_config(args)  # the train CLI's parsing: --quick, --threads, range errors
     return run_retrain(args, config, open_registry(args), open_store(args), args.argv)
-
-
-def reexec_with_threads(argv: Sequence[str]) -> None:
-    """--threads must reach BLAS before NumPy loads, which `python -m app.admin` has done: restart."""
-    n = threads_from_argv(argv)
-    if n is None or n < 1 or all(os.environ.get(v) == str(n) for v in THREAD_ENV_VARS):
-        return
-    env = {**os.environ, **{v: str(n) for v in THREAD_ENV_VARS}}
-    os.execve(sys.executable, [sys.executable, "-m", "app.admin", *argv], env)
 
 
 # -- parser --------------------------------------------------------------------
@@ -258,7 +251,7 @@ def build_parser(prog: str = "python -m app.admin") -> argparse.ArgumentParser:
     retrain = commands.add_parser(
         "retrain", help="train a candidate on MNIST + feedback, compare it with the served model, "
                         "promote it if it is not worse",
-        description="Train a new model with every flag of `python -m model.training.train`, the feedback "
+        description="Train a new model with every flag of `python -m model.cli.train`, the feedback "
                     "drawings mixed in; then compare it with the served model on the MNIST test set "
                     "and the held-out drawings. It is stored as a new version and promoted only if it "
                     "is not worse by more than --tolerance points on either. Ctrl-C changes nothing. "
@@ -276,8 +269,6 @@ def main(argv: Sequence[str] | None = None, instance: Path | None = None, weight
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(prog)
-    if "--quick" in argv:  # the same preset as model.training.train; explicit flags still win
-        parser.retrain_parser.set_defaults(**QUICK)
     args = parser.parse_args(argv)
     args.argv = argv
     args.instance = args.instance or instance or default_instance()
@@ -302,5 +293,4 @@ def admin_command(argv: tuple[str, ...]) -> None:
 
 
 if __name__ == "__main__":
-    reexec_with_threads(sys.argv[1:])
     sys.exit(main())

@@ -1,6 +1,6 @@
 """Retrain on MNIST plus the users' drawings, and gate the candidate against the served model.
 
-The candidate is trained exactly like ``python -m model.training.train`` (same flags, same code), with
+The candidate is trained exactly like ``python -m model.cli.train`` (same flags, same code), with
 the feedback drawings mixed into the training part, repeated K times since a few dozen drawings
 would otherwise drown among 55,000 MNIST digits. A fixed share of the drawings (chosen by a hash
 of their id, so a drawing stays on its side as more arrive) is held out to measure whether the
@@ -27,8 +27,11 @@ from app.serving.model_registry import CARD_NAME, WEIGHTS_NAME, ModelRegistry, l
 from app.admin.text_table import format_table
 from model.artifacts.card import write_json_atomic
 from model.nn.metrics import loss_and_accuracy
-from model.nn.network import MLP, ModelFileError
-from model.training.train import TrainConfig, as_features, as_labels, load_data, train_and_save
+from model.artifacts.weights_file import ModelFileError
+from model.nn.network import MLP
+from model.training.config import TrainConfig
+from model.training.loop import as_features, as_labels, train_and_save
+from model.training.options import load_data, parse_training_argv
 
 log = logging.getLogger("app.admin")
 MNIST_TEST, FEEDBACK_HOLDOUT = "MNIST test", "feedback holdout"
@@ -218,6 +221,20 @@ def check_retrain_arguments(args: argparse.Namespace) -> str | None:
     return None
 
 
+def retrain_config(args: argparse.Namespace) -> TrainConfig:
+    """The candidate's TrainConfig, built from the retrain command line by the train CLI's own function.
+
+    ``args.argv`` is the whole admin command line; what follows ``retrain`` goes through
+    model.training.options.parse_training_argv with the retrain parser (``args.parser``), so
+    --quick means exactly what ``python -m model.cli.train --quick`` means (no augmentation)
+    and --threads is applied the same way. The namespace is updated with that parse.
+    """
+    tail = args.argv[args.argv.index("retrain") + 1:]
+    parsed, config = parse_training_argv(args.parser, tail)
+    vars(args).update(vars(parsed))
+    return config
+
+
 def run_retrain(args: argparse.Namespace, config: TrainConfig, registry: ModelRegistry,
                 store: FeedbackStore, argv: list[str]) -> int:
     """Train, gate, store, maybe promote; returns the exit status."""
@@ -238,7 +255,7 @@ def run_retrain(args: argparse.Namespace, config: TrainConfig, registry: ModelRe
         model, card = train_and_save(config, mnist, staging / WEIGHTS_NAME, extra=extra, progress=not args.quiet,
                                      command="python -m app.admin " + shlex.join(argv))
         test_x, test_y = as_features(mnist.test_images), as_labels(mnist.test_labels, len(mnist.test_labels))
-        holdout_x = np.divide(feedback.holdout_x.reshape(-1, 784), 255, dtype=np.float32)
+        holdout_x = as_features(feedback.holdout_x)
         version = card["version"]
         report = run_gate(active, active_version, model, version,
                           {MNIST_TEST: (test_x, test_y), FEEDBACK_HOLDOUT: (holdout_x, feedback.holdout_y)},

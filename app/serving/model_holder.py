@@ -6,7 +6,6 @@ snapshot in the middle of the request.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -17,8 +16,10 @@ from typing import Any, Callable
 import numpy as np
 
 from app.serving.model_registry import ChangeWatcher, ModelRegistry, RegistryError, file_signature, load_servable
+from model.artifacts.card import card_path_for, read_card
+from model.artifacts.weights_file import ModelFileError
 from model.nn.calibration import calibrated_proba
-from model.nn.network import MLP, ModelFileError
+from model.nn.network import MLP
 
 log = logging.getLogger(__name__)
 
@@ -55,25 +56,10 @@ class LoadedModel:
 def load_model(weights_path: str | Path) -> LoadedModel:
     """Load weights (raises ModelFileError with a clear message) and the card beside them."""
     weights_path = Path(weights_path)
-    network = load_servable(weights_path)  # MLP.load's checks + 784 inputs, 10 classes
-    card = read_card(weights_path.with_suffix(".json"))
+    network = load_servable(weights_path)  # weights_file.load's checks + 784 inputs, 10 classes
+    card = read_card(card_path_for(weights_path))
     return LoadedModel(network=network, version=network.version, sha256=network.sha256 or "", card=card,
                        path=weights_path)
-
-
-def read_card(path: Path) -> dict[str, Any] | None:
-    """The model card, or None if absent or unreadable (the weights alone are enough to serve)."""
-    try:
-        card = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        log.warning("ignoring unreadable model card %s: %s", path, exc)
-        return None
-    if not isinstance(card, dict):
-        log.warning("ignoring model card %s: not a JSON object", path)
-        return None
-    return card
 
 
 class ModelHolder:
@@ -174,4 +160,4 @@ class ModelHolder:
         return result
 
 
-__all__ = ["LoadedModel", "ModelFileError", "ModelHolder", "load_model", "read_card"]
+__all__ = ["LoadedModel", "ModelFileError", "ModelHolder", "load_model"]

@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import stat
 import tempfile
 import time
 from contextlib import contextmanager
@@ -24,7 +23,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Hashable, Iterator
 
-from model.nn.network import MLP, ModelFileError, atomic_write_bytes
+from model.artifacts import weights_file
+from model.artifacts.card import read_card
+from model.artifacts.weights_file import ModelFileError, atomic_write_bytes
+from model.nn.network import MLP
 
 SHIPPED = "shipped"
 WEIGHTS_NAME = "mlp.npz"
@@ -41,33 +43,10 @@ class RegistryError(RuntimeError):
     """An operator request the registry cannot carry out (unknown version, nothing to roll back)."""
 
 
-def read_weights_bytes(path: str | os.PathLike) -> bytes:
-    """The file's bytes; anything but a readable regular file is a ModelFileError.
-
-    O_NONBLOCK so that a FIFO put in the file's place cannot hang a worker in open().
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise ModelFileError(f"weights file not found: {path}") from None
-    except OSError as exc:
-        raise ModelFileError(f"cannot read weights file {path}: {exc.strerror or exc}") from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a special file"
-        raise ModelFileError(f"weights file {path} is {kind}, not a regular file")
-    with os.fdopen(fd, "rb") as fh:
-        try:
-            return fh.read()
-        except OSError as exc:
-            raise ModelFileError(f"cannot read weights file {path}: {exc.strerror or exc}") from None
-
-
 def load_servable(path: str | os.PathLike) -> MLP:
     """Load and fully validate a weights file, and check it fits the app (784 in, 10 digits out,
     optionally an 11th "not a digit" output)."""
-    model = MLP.from_bytes(read_weights_bytes(path), source=str(path))
+    model = weights_file.load(path)
     if model.spec["input_size"] != INPUT_SIZE or model.spec["num_classes"] not in NUM_CLASSES:
         raise ModelFileError(
             f"{path} maps {model.spec['input_size']} inputs to {model.spec['num_classes']} classes;"
@@ -128,12 +107,7 @@ class ModelRegistry:
 
     def card(self, version: str) -> dict:
         """The version's model card, or {} if it has none or it is unreadable."""
-        path = self.path_of(version).with_name(CARD_NAME)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        return read_card(self.path_of(version).with_name(CARD_NAME)) or {}
 
     def history(self) -> list[dict]:
         try:

@@ -1,13 +1,15 @@
 """The model card: what a trained model is, how it was made and how well it does.
 
 Written next to the weights (``weights/mlp.json`` beside ``weights/mlp.npz``), atomically,
-after the weights, so the card's SHA-256 always names the file it sits beside.
+after the weights, so the card's SHA-256 always names the file it sits beside. Read by the
+server (``read_card``): so this module imports neither training nor the MNIST downloader.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
+import logging
 import math
 import os
 from pathlib import Path
@@ -15,12 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from model.training.blas import current_threads
-from model.data.mnist import MNIST_SHA256
-from model.nn.network import MLP, atomic_write_bytes
+from model.artifacts import weights_file
+from model.artifacts.weights_file import atomic_write_bytes
+from model.nn.network import MLP
 
 if TYPE_CHECKING:
-    from model.training.train import Split, TrainConfig
+    from model.training.config import TrainConfig
+
+log = logging.getLogger(__name__)
 
 
 def array_sha256(*arrays: np.ndarray) -> str:
@@ -51,6 +55,24 @@ def card_path_for(weights: str | os.PathLike) -> Path:
     return Path(weights).with_suffix(".json")
 
 
+def read_card(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The model card at ``path``, or None if absent or unreadable (the weights alone are enough to serve).
+
+    An unreadable card (bad JSON, not an object, an OS error) is logged once as a warning, not raised.
+    """
+    try:
+        card = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring unreadable model card %s: %s", path, exc)
+        return None
+    if not isinstance(card, dict):
+        log.warning("ignoring model card %s: not a JSON object", path)
+        return None
+    return card
+
+
 def strip_arrays(report: dict[str, Any]) -> dict[str, Any]:
     """A classification report without its per-image arrays (probabilities, predictions)."""
     return {k: v for k, v in report.items() if not isinstance(v, np.ndarray)}
@@ -70,7 +92,7 @@ def _json_floats(obj: Any) -> Any:
 def build_card(
     model: MLP, config: TrainConfig, history: dict[str, Any], *, version: str, created: dt.datetime,
     weights_sha256: str, command: str | None, data: dict[str, Any], test: dict[str, Any] | None,
-    validation: dict[str, Any] | None,
+    validation: dict[str, Any] | None, blas_threads: int | None = None,
 ) -> dict[str, Any]:
     """The model card: what the model is, how it was made and how well it does."""
     kept = history["kept_epoch"]
@@ -94,7 +116,7 @@ def build_card(
         "kept_epoch": kept,
         "curves": history["epochs"],
         "training_seconds": history["train_seconds"],
-        "blas_threads": current_threads(),
+        "blas_threads": blas_threads,
         "numpy_version": np.__version__,
     })
 
@@ -114,24 +136,8 @@ def save_model_and_card(model: MLP, card_fields: dict[str, Any], out: Path) -> d
         "test_accuracy": None if card_fields.get("test") is None else card_fields["test"]["accuracy"],
         **more_metadata,
     }
-    sha = model.save(out, metadata=metadata)
+    sha = weights_file.save(model, out, metadata=metadata)
     card = build_card(model, version=version, created=created, weights_sha256=sha, **card_fields)
     card.update(_json_floats(more_card))
     write_json_atomic(card_path_for(out), card)
     return card
-
-
-def data_description(mnist: Any, config: TrainConfig, split: Split, test_x: np.ndarray,
-                     test_y: np.ndarray, extra_size: int = 0) -> dict[str, Any]:
-    return {
-        "source": "MNIST via model.data.load_mnist",
-        "files_sha256": dict(MNIST_SHA256),
-        "train_size": len(split.train_x),
-        "val_size": len(split.val_x),
-        "extra_size": extra_size,
-        "test_size": len(test_x),
-        "split_seed": config.seed,
-        "train_sha256": array_sha256(split.train_x, split.train_y),
-        "val_sha256": array_sha256(split.val_x, split.val_y),
-        "test_sha256": array_sha256(test_x, test_y),
-    }

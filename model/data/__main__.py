@@ -1,6 +1,6 @@
-"""`python -m model.data`: fetch and verify MNIST into the cache."""
+"""`python -m model.data`: fetch and verify MNIST into the cache (the front end is model.cli.data)."""
 import sys
 
-from model.data.mnist import main
+from model.cli.data import main
 
 sys.exit(main())

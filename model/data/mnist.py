@@ -12,7 +12,6 @@ numpy + standard library only.
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import hashlib
 import http.client
@@ -30,6 +29,8 @@ from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 import numpy as np
+
+from model.progress import StatusLine
 
 TRAIN_IMAGES = "train-images-idx3-ubyte"
 TRAIN_LABELS = "train-labels-idx1-ubyte"
@@ -249,38 +250,29 @@ def _describe(exc: BaseException) -> str:
 
 
 class _Progress:
-    """A one-line progress bar on stderr, drawn only where it helps (a terminal)."""
+    """A download's progress on stderr: a bar redrawn on a terminal, one summary line in a log."""
 
     def __init__(self, label: str, total: int | None, enabled: bool, stream=None) -> None:
-        self.stream = stream or sys.stderr
+        self.line = StatusLine(stream, interval=0.1)
         self.label, self.total, self.done = label, total, 0
-        self.draw = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
         self.enabled = enabled
-        self._last = 0.0
 
     def update(self, n: int) -> None:
         self.done += n
-        now = time.monotonic()
-        if self.draw and now - self._last > 0.1:
-            self._last = now
-            self._render()
+        if self.enabled and self.line.due():
+            self.line.draw(self._text())
 
-    def _render(self, end: str = "") -> None:
+    def _text(self) -> str:
         mb = self.done / 1e6
         if self.total:
             frac = min(1.0, self.done / self.total)
             bar = "#" * int(frac * 30)
-            text = f"\r{self.label} [{bar:<30}] {frac:4.0%} {mb:6.1f}/{self.total / 1e6:.1f} MB"
-        else:
-            text = f"\r{self.label} {mb:6.1f} MB"
-        self.stream.write(text + end)
-        self.stream.flush()
+            return f"{self.label} [{bar:<30}] {frac:4.0%} {mb:6.1f}/{self.total / 1e6:.1f} MB"
+        return f"{self.label} {mb:6.1f} MB"
 
     def close(self) -> None:
-        if self.draw:
-            self._render(end="\n")
-        elif self.enabled:
-            print(f"{self.label}: {self.done / 1e6:.1f} MB", file=self.stream)
+        if self.enabled:
+            self.line.finish(self._text() if self.line.live else f"{self.label}: {self.done / 1e6:.1f} MB")
 
 
 class _CountingReader:
@@ -538,26 +530,3 @@ def load_mnist(
         if len(images) != len(labels):
             raise IdxFormatError(f"{split}: {len(images)} images but {len(labels)} labels")
     return data
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m model.data", description=__doc__.split("\n")[0])
-    parser.add_argument("--source-dir", help="folder with the four files, raw or .gz (default: env MNIST_DIR)")
-    parser.add_argument("--cache-dir", help=f"where verified files are kept (default: {default_cache_dir()})")
-    parser.add_argument("--mirror", action="append", metavar="URL",
-                        help="base URL holding <name>.gz files; repeatable (default: the public mirrors)")
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
-    args = parser.parse_args(argv)
-    try:
-        paths = fetch_mnist(cache_dir=args.cache_dir, source_dir=args.source_dir,
-                            mirrors=args.mirror or DEFAULT_MIRRORS, progress=not args.quiet)
-    except MnistUnavailable as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    for name, path in paths.items():
-        print(f"{path}  ({path.stat().st_size} bytes, sha256 verified)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

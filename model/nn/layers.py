@@ -190,14 +190,23 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return z
 
 
+def log_sum_exp(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Row-wise log-sum-exp, stable for logits of any size: (shifted, exps, sums, log_norm).
+
+    shifted = logits - row max, exps = exp(shifted), sums = their row sums, log_norm = log(sums),
+    so log softmax = shifted - log_norm[:, None] and softmax = exps / sums[:, None].
+    """
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exps = np.exp(shifted)
+    sums = exps.sum(axis=1)
+    return shifted, exps, sums, np.log(sums)
+
+
 class SoftmaxLossLayer:
     """Softmax + mean cross-entropy in one layer, so the backward pass is (p - y) / n."""
 
     def forward(self, logits: np.ndarray, labels: np.ndarray) -> float:
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        probs = np.exp(shifted)  # one exp serves both the loss and the probabilities
-        sums = probs.sum(axis=1)
-        log_norm = np.log(sums)
+        shifted, probs, sums, log_norm = log_sum_exp(logits)  # one exp serves both the loss and the probabilities
         n = logits.shape[0]
         # log p(label) = shifted[label] - log sum exp(shifted): finite for logits of any size.
         loss = float(log_norm.sum() - shifted[np.arange(n), labels].sum()) / n

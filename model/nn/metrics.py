@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from model.nn.layers import softmax
+from model.nn.layers import log_sum_exp, softmax
 from model.nn.network import MLP
 
 
@@ -26,8 +26,7 @@ def loss_and_accuracy(model: MLP, x: np.ndarray, y: np.ndarray, batch_size: int 
     for i in range(0, len(x), batch_size):
         logits = model.forward(x[i : i + batch_size], train=False)
         labels = y[i : i + batch_size]
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        log_norm = np.log(np.exp(shifted).sum(axis=1))
+        shifted, _, _, log_norm = log_sum_exp(logits)
         total_loss += float(np.sum(log_norm - shifted[np.arange(len(labels)), labels], dtype=np.float64))
         correct += int(np.count_nonzero(logits.argmax(axis=1) == labels))
     return total_loss / len(x), correct / len(x)

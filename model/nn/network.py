@@ -1,18 +1,10 @@
-"""A multilayer perceptron built from a spec, and its self-describing .npz file.
+"""A multilayer perceptron built from a spec: its layers, parameter arrays and state (NumPy only).
 
-The file holds every parameter plus the architecture, a format version and free
-metadata (JSON), so loading needs no side information and a wrong file is refused
-with a message that names the problem instead of failing later in a matmul.
+Its file format (save, load, validation) lives in model.artifacts.weights_file, which
+also fills in ``metadata`` and ``sha256``: where the arrays came from.
 """
 from __future__ import annotations
 
-import hashlib
-import io
-import json
-import os
-import tempfile
-import zipfile
-from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
@@ -29,7 +21,6 @@ from model.nn.layers import (
     softmax,
 )
 
-FORMAT_VERSION = 1
 ACTIVATIONS: dict[str, tuple[type[Layer], str]] = {
     # name -> (layer class, matching initialisation)
     "relu": (ReLULayer, "he"),
@@ -37,10 +28,6 @@ ACTIVATIONS: dict[str, tuple[type[Layer], str]] = {
     "tanh": (TanhLayer, "xavier"),
     "sigmoid": (SigmoidLayer, "xavier"),
 }
-
-
-class ModelFileError(ValueError):
-    """A weights file that is missing, corrupt, truncated or does not fit its architecture."""
 
 
 class MLP:
@@ -68,6 +55,7 @@ class MLP:
             "activation": activation,
             "dropout": float(dropout),
         }
+        # Provenance, set by model.artifacts.weights_file on save/load (version, created_at, ...).
         self.metadata: dict[str, Any] = {}
         self.sha256: str | None = None
         rng = np.random.default_rng(seed)
@@ -155,7 +143,7 @@ class MLP:
     def num_parameters(self) -> int:
         return sum(p.size for p, _ in self.params())
 
-    # -- persistence -------------------------------------------------------
+    # -- state -------------------------------------------------------------
     def state(self) -> dict[str, np.ndarray]:
         """The parameter arrays by name (copies), e.g. for keeping the best epoch."""
         out = {}
@@ -170,112 +158,5 @@ class MLP:
             for name, param in ((f"fc{i}.W", fc.W), (f"fc{i}.b", fc.b)):
                 value = state[name]
                 if value.shape != param.shape:
-                    raise ModelFileError(f"parameter {name} has shape {value.shape}, expected {param.shape}")
+                    raise ValueError(f"parameter {name} has shape {value.shape}, expected {param.shape}")
                 param[...] = value
-
-    def save(self, path: str | os.PathLike, metadata: dict[str, Any] | None = None) -> str:
-        """Write the model atomically (temp file + rename); returns the file's SHA-256."""
-        if metadata is not None:
-            self.metadata = dict(metadata)
-        arrays = {k: v.astype(np.float32) for k, v in self.state().items()}
-        arrays["__format_version__"] = np.array(FORMAT_VERSION)
-        arrays["__architecture__"] = np.array(json.dumps(self.spec))
-        arrays["__metadata__"] = np.array(json.dumps(self.metadata))
-        buf = io.BytesIO()
-        np.savez(buf, **arrays)
-        data = buf.getvalue()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, data)
-        self.sha256 = hashlib.sha256(data).hexdigest()
-        return self.sha256
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> "MLP":
-        path = Path(path)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise ModelFileError(f"weights file not found: {path}") from None
-        except OSError as exc:
-            raise ModelFileError(f"cannot read weights file {path}: {exc.strerror or exc}") from None
-        model = cls.from_bytes(data, source=str(path))
-        return model
-
-    @classmethod
-    def from_bytes(cls, data: bytes, source: str = "<bytes>") -> "MLP":
-        """Parse and fully validate a weights file held in memory."""
-        try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-                arrays = {name: npz[name] for name in npz.files}
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
-            raise ModelFileError(f"{source} is not a readable .npz weights file ({exc})") from None
-        for key in ("__format_version__", "__architecture__"):
-            if key not in arrays:
-                raise ModelFileError(f"{source} has no {key.strip('_')} entry: not a Digit Canvas weights file")
-        try:
-            version = int(arrays["__format_version__"])
-        except (TypeError, ValueError):
-            raise ModelFileError(f"{source} has an unreadable format version") from None
-        if version != FORMAT_VERSION:
-            raise ModelFileError(
-                f"{source} uses weights format {version}; this program reads format {FORMAT_VERSION}"
-            )
-        try:
-            spec = json.loads(str(arrays["__architecture__"]))
-            metadata = json.loads(str(arrays["__metadata__"])) if "__metadata__" in arrays else {}
-            model = cls(
-                input_size=int(spec["input_size"]),
-                hidden_sizes=[int(h) for h in spec["hidden_sizes"]],
-                num_classes=int(spec["num_classes"]),
-                activation=str(spec["activation"]),
-                dropout=float(spec.get("dropout", 0.0)),
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ModelFileError(f"{source} has an invalid architecture entry ({exc})") from None
-        if not isinstance(metadata, dict):
-            raise ModelFileError(f"{source} has invalid metadata (expected a JSON object)")
-        expected = set(model.state())
-        present = {k for k in arrays if not k.startswith("__")}
-        if present != expected:
-            missing, extra = sorted(expected - present), sorted(present - expected)
-            raise ModelFileError(
-                f"{source} does not match its architecture {spec['hidden_sizes']}: "
-                f"missing {missing or 'nothing'}, unexpected {extra or 'nothing'}"
-            )
-        for name in expected:
-            value = arrays[name]
-            if value.dtype.kind != "f":
-                raise ModelFileError(f"{source}: parameter {name} is {value.dtype}, expected floats")
-            if not np.all(np.isfinite(value)):
-                raise ModelFileError(f"{source}: parameter {name} contains NaN or infinity")
-        model.load_state({k: arrays[k] for k in expected})
-        model.metadata = metadata
-        model.sha256 = hashlib.sha256(data).hexdigest()
-        return model
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over the target."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp makes 0600: a server running as another user could not read it
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

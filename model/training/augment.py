@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from model.imageops import neighbourhood3
+
 SIDE = 28
 PIXELS = SIDE * SIDE
 _CENTRE = (SIDE - 1) / 2.0
@@ -182,13 +184,6 @@ def draw_params(n: int, rng: np.random.Generator, config: AugmentConfig) -> Augm
 # --------------------------------------------------------------------------- applying
 
 
-def _neighbourhood(images: np.ndarray, reduce: np.ufunc) -> np.ndarray:
-    """3x3 grey-level dilation (np.maximum) or erosion (np.minimum), zero outside the image."""
-    padded = np.pad(images, ((0, 0), (1, 1), (1, 1)))
-    rows = reduce(reduce(padded[:, :-2], padded[:, 1:-1]), padded[:, 2:])
-    return reduce(reduce(rows[:, :, :-2], rows[:, :, 1:-1]), rows[:, :, 2:])
-
-
 def _change_stroke(images: np.ndarray, stroke: np.ndarray) -> np.ndarray:
     """Blend the chosen images towards their dilation (stroke > 0) or erosion (stroke < 0)."""
     out = images
@@ -197,7 +192,7 @@ def _change_stroke(images: np.ndarray, stroke: np.ndarray) -> np.ndarray:
             out = out.copy() if out is images else out
             picked = images[chosen]
             amount = np.abs(stroke[chosen])[:, None, None]
-            out[chosen] = picked + amount * (_neighbourhood(picked, reduce) - picked)
+            out[chosen] = picked + amount * (neighbourhood3(picked, reduce) - picked)
     return out
 
 

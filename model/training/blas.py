@@ -1,14 +1,23 @@
-"""The BLAS thread count of a command-line run.
+"""The BLAS thread count of a training run: set once, after the flags are parsed.
 
-OpenBLAS reads its thread count once, when NumPy is first imported, so a CLI must
-set the environment before that import. This module therefore imports nothing
-heavy; the CLIs call ``apply_threads_flag(sys.argv)`` above ``import numpy``.
+Two routes, each where it works:
+- the thread count goes through threadpoolctl (``set_threads``), which calls OpenBLAS's
+  own ``openblas_set_num_threads`` in the running process. It works after NumPy is loaded,
+  so it works for a console script (whose wrapper imports the package first), for
+  ``python -m``, and for in-process callers such as the admin retrain inside the app;
+  the environment variables are set to the same number too, for child processes.
+- OpenBLAS's idle-thread spin time (OPENBLAS_THREAD_TIMEOUT) is read only once, when
+  OpenBLAS loads, and has no call to change it later: ``prepare_environment`` sets it,
+  and only takes effect when it runs before NumPy is imported (``model.cli`` does so as
+  its package is imported; an already running process keeps OpenBLAS's default).
+
+This module imports nothing heavy at import time (threadpoolctl only inside ``set_threads``).
 """
 from __future__ import annotations
 
 import os
 import sys
-from typing import Mapping, Sequence
+from typing import Mapping
 
 THREAD_ENV_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 # OpenBLAS's idle threads spin for 2**28 cycles (~0.1 s) after each product before they sleep;
@@ -25,62 +34,52 @@ def default_threads() -> int:
         return os.cpu_count() or 1
 
 
-def threads_from_argv(argv: Sequence[str]) -> int | None:
-    """The value of ``--threads N`` / ``--threads=N`` in argv, or None (argparse validates later)."""
-    for i, arg in enumerate(argv):
-        value = None
-        if arg == "--threads" and i + 1 < len(argv):
-            value = argv[i + 1]
-        elif arg.startswith("--threads="):
-            value = arg.split("=", 1)[1]
-        if value is not None:
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
+def prepare_environment() -> None:
+    """Keep OpenBLAS's idle threads from spinning (unless the environment says otherwise).
+
+    Effective only before NumPy is first imported (OpenBLAS reads it once, as it loads).
+    """
+    os.environ.setdefault(SPIN_ENV_VAR, SPIN_EXPONENT)
 
 
-def _augmenting(argv: Sequence[str], by_default: bool) -> bool:
-    """Whether a training command line augments: --augment on/off, else off with --quick, else the default."""
-    args = list(argv)
-    for value in ("on", "off"):
-        if f"--augment={value}" in args or any(a == "--augment" and b == value for a, b in zip(args, args[1:])):
-            return value == "on"
-    return by_default and "--quick" not in args
+def threads_for(requested: int | None, augmenting: bool, environ: Mapping[str, str]) -> int | None:
+    """The thread count to use; None: leave the environment's own setting alone.
 
-
-def threads_for(argv: Sequence[str], environ: Mapping[str, str], augments_by_default: bool = False) -> int | None:
-    """The thread count a command line asks for; None: leave the environment's setting alone."""
-    n = threads_from_argv(argv)
-    if n is None and any(var in environ for var in THREAD_ENV_VARS):
+    No --threads (or one below 1): every core, one less when augmenting, since the
+    augmentation thread needs a core of its own: OpenBLAS threads that share their
+    cores with it wait for each other at every product, and an epoch gets several times
+    slower instead of faster. An OPENBLAS/OMP/MKL_NUM_THREADS in the environment wins over
+    that default (not over an explicit --threads).
+    """
+    if requested is None and any(var in environ for var in THREAD_ENV_VARS):
         return None
-    if n is None or n < 1:
-        n = max(1, default_threads() - 1) if _augmenting(argv, augments_by_default) else default_threads()
+    if requested is None or requested < 1:
+        return max(1, default_threads() - 1) if augmenting else default_threads()
+    return requested
+
+
+def set_threads(requested: int | None, augmenting: bool = False) -> int | None:
+    """Apply ``--threads`` (or its default) to BLAS now, loaded or not; returns the count set (or None)."""
+    n = threads_for(requested, augmenting, os.environ)
+    if n is None:
+        return None
+    for var in THREAD_ENV_VARS:
+        os.environ[var] = str(n)
+    if "numpy" in sys.modules:  # OpenBLAS is loaded: the environment alone changes nothing now
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=n, user_api="blas")
     return n
 
 
-def apply_threads_flag(argv: Sequence[str], augments_by_default: bool = False) -> None:
-    """Set the BLAS thread count from ``--threads`` (default: every core, unless the env says otherwise),
-    and keep OpenBLAS's idle threads from spinning (unless the env sets OPENBLAS_THREAD_TIMEOUT).
-
-    When augmenting (model.training.train's default) it leaves one core to the augmentation thread: OpenBLAS
-    threads that must share their cores with it wait for each other at every product, and
-    an epoch gets several times slower instead of faster.
-    """
-    os.environ.setdefault(SPIN_ENV_VAR, SPIN_EXPONENT)
-    n = threads_for(argv, os.environ, augments_by_default)
-    if n is None:
-        return
-    if "numpy" in sys.modules:
-        print("warning: NumPy was imported before --threads was applied; "
-              "the BLAS thread count may not change", file=sys.stderr)
-    for var in THREAD_ENV_VARS:
-        os.environ[var] = str(n)
-
-
 def current_threads() -> int:
-    """The thread count BLAS was (or will be) started with, as far as the environment says."""
+    """The thread count BLAS runs with: asked of BLAS itself once NumPy is loaded, else the environment's."""
+    if "numpy" in sys.modules:
+        from threadpoolctl import threadpool_info
+
+        counts = [int(lib["num_threads"]) for lib in threadpool_info() if lib.get("user_api") == "blas"]
+        if counts:
+            return max(counts)
     for var in THREAD_ENV_VARS:
         value = os.environ.get(var, "")
         if value.isdigit() and int(value) > 0:

@@ -1,14 +1,12 @@
-"""Train the honest model: MNIST + the project's drawn digits + non-digits (an 11th output), calibrated.
+"""The honest model: MNIST + the project's drawn digits + non-digits (an 11th output), calibrated.
 
-    python -m model.training.honest --init weights/mlp.npz --out weights/mlp.npz     # the shipped recipe
-    python -m model.training.honest --quick --out /tmp/honest.npz                    # minutes, small net
-
-What it adds to ``model.training.train`` (same TrainConfig, same train(), same augmentation):
+``python -m model.cli.honest`` is its command line. What it adds to model.training.loop.train
+(same TrainConfig, same loop, same augmentation):
 
 1. training data: MNIST's training split plus stroke-drawn digits of the training family, digits
    typed in the training fonts, and non-digits of the training families labelled 10 ("not a
    digit": outlier exposure with an explicit class), all through /predict's preprocessing;
-2. ``--init``: start from an existing 10-output model (the shipped one) widened to 11 outputs
+2. ``init``: start from an existing 10-output model (the shipped one) widened to 11 outputs
    (the new output starts at zero weight) instead of from random weights;
 3. temperature scaling fitted on the validation split's digits (MNIST validation + drawn
    validation digits), stored in the weights file's metadata and the card;
@@ -18,33 +16,23 @@ What it adds to ``model.training.train`` (same TrainConfig, same train(), same a
 """
 from __future__ import annotations
 
-import sys
-
-if __name__ == "__main__":  # before NumPy is imported: BLAS reads its thread count once
-    from model.training.blas import apply_threads_flag
-
-    apply_threads_flag(sys.argv[1:], augments_by_default=True)
-
-import argparse
-import shlex
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from model.artifacts.card import card_path_for, data_description, save_model_and_card, strip_arrays
+from model.artifacts.card import save_model_and_card, strip_arrays
 from model.data import honest
 from model.nn.calibration import ECE_BINS, fit_temperature, logits, reliability
 from model.nn.layers import softmax
 from model.nn.metrics import classification_report
 from model.nn.network import MLP
 from model.nn.verdict import decide
-from model.training.train import (
-    Split, add_training_arguments, as_features, config_from_args, load_data, parse_training_args, split_train_val,
-    train,
-)
+from model.training import blas
+from model.training.config import TrainConfig
+from model.training.loop import Split, as_features, data_description, split_train_val, train
 
 NUM_CLASSES = 11
 # Sizes of the drawn data (per digit / per family); --quick divides them by 4.
@@ -137,76 +125,39 @@ def held_out_sets(mnist: Any, mnist_test_x: np.ndarray, mnist_test_y: np.ndarray
     }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m model.training.honest",
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-                                     description=__doc__.split("\n")[0])
-    add_training_arguments(parser)
-    parser.add_argument("--init", type=Path, default=None,
-                        help="start from this weights file (10 outputs are widened to 11) instead of random weights")
-    parser.add_argument("--drawn-scale", type=float, default=1.0, help="multiply the drawn data's sizes")
-    parser.add_argument("--out", type=Path, required=True, help="weights file to write (card beside it, .json)")
-    parser.add_argument("--quiet", action="store_true")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    args = parse_training_args(parser, argv)
-    args.num_classes = NUM_CLASSES
-    try:
-        config = config_from_args(args)
-    except ValueError as exc:
-        parser.error(str(exc))
+def train_and_save_honest(config: TrainConfig, mnist: Any, out: str | Path, *, sizes: dict[str, int],
+                          init: MLP | None = None, init_source: dict[str, Any] | None = None,
+                          command: str | None = None, progress: bool = True) -> tuple[MLP, dict[str, Any]]:
+    """Build the drawn data, train, calibrate, measure the held-out sets, write weights + card."""
     config.num_classes = NUM_CLASSES
-    scale = args.drawn_scale * (0.25 if args.quick else 1.0)
-    sizes = {k: max(1, int(round(v * scale))) for k, v in SIZES.items()}
-    init, init_sha = None, None
-    if args.init is not None:
-        loaded = MLP.load(args.init)
-        init, init_sha = widen_to_not_digit(loaded), loaded.sha256
-        if tuple(init.spec["hidden_sizes"]) != tuple(config.hidden):
-            parser.error(f"--init {args.init} has hidden sizes {init.spec['hidden_sizes']}, not --hidden {config.hidden}")
-    mnist = load_data(args)
     start = time.perf_counter()
     split, drawn, counts = build_split(mnist, config, sizes)
-    print(f"drawn data built in {time.perf_counter() - start:.0f}s: {counts}", flush=True)
-    model, history = train(config, split, progress=not args.quiet, init=init)
+    if progress:
+        print(f"drawn data built in {time.perf_counter() - start:.0f}s: {counts}", flush=True)
+    model, history = train(config, split, progress=progress, init=init)
     temperature = calibrate(model, split.val_x, split.val_y)
     test_x, test_y = as_features(mnist.test_images), mnist.test_labels.astype(np.intp)
-    sets = held_out_sets(mnist, test_x, test_y)
-    report = honesty_report(model, temperature, sets)
+    report = honesty_report(model, temperature, held_out_sets(mnist, test_x, test_y))
     val_digits = split.val_y < 10
     val_z = logits(model, split.val_x[val_digits])[:, :10]
+    val_right = val_z.argmax(axis=1) == split.val_y[val_digits]
     calibration = {
         "method": "temperature scaling of the 10 digit logits, fitted on the validation split's digits",
         "temperature": temperature, "bins": ECE_BINS, "fitted_on": int(val_digits.sum()),
-        "validation_ece_before": reliability(softmax(val_z).max(axis=1), val_z.argmax(axis=1) == split.val_y[val_digits])["ece"],
-        "validation_ece_after": reliability(softmax(val_z / np.float32(temperature)).max(axis=1),
-                                            val_z.argmax(axis=1) == split.val_y[val_digits])["ece"],
+        "validation_ece_before": reliability(softmax(val_z).max(axis=1), val_right)["ece"],
+        "validation_ece_after": reliability(softmax(val_z / np.float32(temperature)).max(axis=1), val_right)["ece"],
     }
     history["extra_size"] = counts["drawn_digits"] + counts["nondigits"]
     data = data_description(mnist, config, split, test_x, test_y, history["extra_size"])
     data["drawn"] = {**counts, "sizes": sizes, "generators": "model.data.strokes, model.data.nondigits",
                      "train_seed_base": honest.TRAIN_SEED_BASE, "held_out_seed_base": honest.HELD_OUT_SEED_BASE}
     card = save_model_and_card(model, {
-        "config": config, "history": history,
-        "command": "python -m model.training.honest " + shlex.join(argv), "data": data,
+        "config": config, "history": history, "command": command, "data": data,
         "test": strip_arrays(classification_report(model, test_x, test_y)),
         "validation": strip_arrays(classification_report(model, split.val_x, split.val_y)),
+        "blas_threads": blas.current_threads(),
         "metadata": {"calibration": {"temperature": temperature},
                      "outputs": [str(d) for d in range(10)] + ["not_a_digit"]},
-        "extra": {"calibration": calibration, "honesty": report,
-                  "init": None if args.init is None else {"path": str(args.init), "sha256": init_sha}},
-    }, args.out)
-    print(f"{card['version']}: test {card['test_accuracy']:.2%} (11-way), T = {temperature:.3f} "
-          f"-> {args.out} + {card_path_for(args.out)}")
-    for name, entry in report.items():
-        figures = {k: v for k, v in entry.items() if k not in ("by_family",)}
-        print(f"  {name}: {figures}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        "extra": {"calibration": calibration, "honesty": report, "init": init_source},
+    }, Path(out))
+    return model, card

@@ -5,13 +5,14 @@ On a terminal the line is redrawn at most a few times a second; in a log file
 """
 from __future__ import annotations
 
-import sys
 import time
 from typing import Any, Protocol, TextIO
 
+from model.progress import StatusLine
+
 
 class TrainingProgress(Protocol):
-    """What ``model.training.train.train`` reports to; any object with these methods will do."""
+    """What ``model.training.loop.train`` reports to; any object with these methods will do."""
 
     def start_epoch(self, epoch: int, epochs: int, steps: int) -> None: ...
 
@@ -47,35 +48,30 @@ class ProgressBar:
     INTERVAL = 0.25  # seconds between redraws
 
     def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stderr
-        self.live = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.line = StatusLine(stream, self.INTERVAL)
+        self.live = self.line.live
         self.run_start = time.perf_counter()
         self.epoch_seconds: list[float] = []
 
     def start_epoch(self, epoch: int, epochs: int, steps: int) -> None:
         self.epoch, self.epochs, self.steps = epoch, epochs, steps
         self.start = time.perf_counter()
-        self.last_draw = 0.0
+        self.line.restart()
 
     def update(self, step: int, loss: float, accuracy: float) -> None:
-        if not self.live:
+        if not self.line.due(force=step >= self.steps):
             return
-        now = time.perf_counter()
-        if now - self.last_draw < self.INTERVAL and step < self.steps:
-            return
-        self.last_draw = now
         frac = step / max(self.steps, 1)
-        elapsed = now - self.start
+        elapsed = time.perf_counter() - self.start
         epoch_left = elapsed / frac * (1 - frac) if frac > 0 else 0.0
         per_epoch = elapsed / frac if frac > 0 else 0.0
         run_left = epoch_left + per_epoch * (self.epochs - self.epoch - 1)
         filled = int(self.WIDTH * frac)
         bar = "#" * filled + "." * (self.WIDTH - filled)
-        self.stream.write(
-            f"\repoch {self.epoch + 1}/{self.epochs} [{bar}] {frac:4.0%} loss {loss:.4f} "
-            f"acc {accuracy:6.2%}  {format_seconds(epoch_left)} left (run {format_seconds(run_left)})\x1b[K"
+        self.line.draw(
+            f"epoch {self.epoch + 1}/{self.epochs} [{bar}] {frac:4.0%} loss {loss:.4f} "
+            f"acc {accuracy:6.2%}  {format_seconds(epoch_left)} left (run {format_seconds(run_left)})"
         )
-        self.stream.flush()
 
     def end_epoch(self, record: dict[str, Any], best: bool) -> None:
         val = ""
@@ -83,11 +79,9 @@ class ProgressBar:
             val = f" val_loss {record['val_loss']:.4f} val_acc {record['val_accuracy']:6.2%}"
         self.epoch_seconds.append(record["seconds"])
         left = sum(self.epoch_seconds) / len(self.epoch_seconds) * (self.epochs - self.epoch - 1)
-        line = (
+        self.line.finish(
             f"epoch {self.epoch + 1}/{self.epochs} loss {record['train_loss']:.4f} "
             f"acc {record['train_accuracy']:6.2%}{val} lr {record['lr']:.4g} "
             f"{record['seconds']:.1f}s{' *best*' if best else ''}"
             f"{f'  ({format_seconds(left)} left)' if left >= 1 else ''}"
         )
-        self.stream.write(("\r" + line + "\x1b[K\n") if self.live else line + "\n")
-        self.stream.flush()

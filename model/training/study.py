@@ -1,4 +1,4 @@
-"""The lab's study, on one training budget: ``python -m model.training.study``.
+"""The lab's study, on one training budget (command line: ``python -m model.cli.study``).
 
 Hidden sizes 32-16, 64-32 and 128-128; batch 100 against a small batch (20); a
 constant learning rate against step decay; the last epoch's parameters against
@@ -8,25 +8,15 @@ accuracy and training time.
 """
 from __future__ import annotations
 
-import sys
-
-if __name__ == "__main__":  # before NumPy is imported: BLAS reads its thread count once
-    from model.training.blas import apply_threads_flag
-
-    # Default one thread: these matrices are small, and threads only add synchronisation
-    # (on a busy machine a batch-20 epoch gets 20 times slower with two).
-    apply_threads_flag(sys.argv[1:] if "--threads" in " ".join(sys.argv) else [*sys.argv[1:], "--threads", "1"])
-
-import argparse
 import itertools
+import sys
 import time
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from model.training.blas import current_threads
-from model.training.train import TrainConfig, as_features, as_labels, load_data, split_train_val, train
+from model.training.config import TrainConfig
+from model.training.loop import as_features, as_labels, split_train_val, train
 
 SIZES = ((32, 16), (64, 32), (128, 128))
 BATCHES = (100, 20)
@@ -92,31 +82,3 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
             f"{stat([r['test_accuracy'] for r in rs], True)} | {stat([r['seconds'] for r in rs], False)} |"
         )
     return "\n".join(lines)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m model.training.study", description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=10, help="the budget: epochs of every run")
-    parser.add_argument("--lr", type=float, default=0.05, help="initial learning rate (SGD, Nesterov 0.9)")
-    parser.add_argument("--seeds", type=int, default=2, help="repeat with seeds 0..N-1 (mean ± std)")
-    parser.add_argument("--val-size", type=int, default=5000)
-    parser.add_argument("--limit", type=int, default=None, help="random N training images only (quick check)")
-    parser.add_argument("--mnist-dir", default=None)
-    parser.add_argument("--cache-dir", default=None)
-    parser.add_argument("--threads", type=int, default=None, help="BLAS threads (default: 1)")
-    parser.add_argument("--out", type=Path, help="also write the table to this file")
-    args = parser.parse_args(argv)
-    mnist = load_data(args)
-    start = time.perf_counter()
-    rows = run_study(mnist, args.epochs, args.lr, range(args.seeds), args.val_size, args.limit)
-    table = markdown_table(rows)
-    footer = (f"\n\n{len(rows)} runs of {args.epochs} epochs, {time.perf_counter() - start:.0f}s in all, "
-              f"{current_threads()} BLAS thread(s).")
-    print(table + footer)
-    if args.out:
-        args.out.write_text(table + footer + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

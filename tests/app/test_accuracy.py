@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from model.data.mnist import load_mnist
-from model.nn.network import MLP
+from model.artifacts import weights_file
 from tests.live_server import WEIGHTS, LiveServer
 from tests.app.drawings import CANVAS, render_like_canvas
 
@@ -53,7 +53,7 @@ def test_accuracy_through_http_stays_within_a_point_of_raw_mnist(live_server: Li
     index = rng.choice(len(mnist.test_labels), SAMPLE, replace=False)
     images, labels = mnist.test_images[index], mnist.test_labels[index]
 
-    model = MLP.load(WEIGHTS)
+    model = weights_file.load(WEIGHTS)
     raw_accuracy = float((model.predict(images.reshape(SAMPLE, -1).astype(np.float32) / 255.0) == labels).mean())
     bodies = [render_like_canvas(image, rng) for image in images]
     http_accuracy = float((np.array(post_all(live_server, bodies)) == labels).mean())

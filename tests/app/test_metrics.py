@@ -15,6 +15,7 @@ from PIL import Image
 from app import create_app
 from app.settings import REPO_ROOT
 from app.serving.model_registry import ModelRegistry
+from model.artifacts import weights_file
 from tests.app.drawings import canvas_png, data_url, encode
 from tests.app.metrics_text import label_values, sample_total
 from tests.feedback.conftest import add_version, tiny_model
@@ -86,7 +87,7 @@ def test_each_app_has_its_own_registry(app, tmp_path) -> None:
 
 def test_model_version_and_reloads(tmp_path) -> None:
     shipped = tmp_path / "weights" / "mlp.npz"
-    tiny_model("shipped-weights").save(shipped)
+    weights_file.save(tiny_model("shipped-weights"), shipped)
     registry = ModelRegistry.in_instance(tmp_path / "instance", shipped)
     app = create_app({"TESTING": True, "WEIGHTS_PATH": str(shipped), "INSTANCE_PATH": str(tmp_path / "instance"),
                       "MODEL_CHECK_INTERVAL": 0.0})

@@ -13,6 +13,7 @@ from typing import Callable, NamedTuple
 import pytest
 
 from app.feedback.store import FeedbackStore
+from model.artifacts import weights_file
 from model.nn.network import MLP
 from tests.app.drawings import canvas_png, data_url
 from tests.live_server import NO_RATE_LIMITS, HttpResponse, LiveServer
@@ -32,7 +33,7 @@ def weights(tmp_path) -> Path:
 def save_model(path: Path, version: str, seed: int = 0) -> bytes:
     """A small 784 -> 10 network saved atomically at `path`; returns the file's bytes."""
     net = MLP(hidden_sizes=(8,), seed=seed)
-    net.save(path, metadata={"version": version})
+    weights_file.save(net, path, metadata={"version": version})
     return path.read_bytes()
 
 

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from model.artifacts import weights_file
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -41,7 +43,7 @@ def registry(tmp_path):
     from app.serving.model_registry import ModelRegistry
 
     shipped = tmp_path / "weights" / "mlp.npz"
-    tiny_model("shipped-weights").save(shipped)
+    weights_file.save(tiny_model("shipped-weights"), shipped)
     return ModelRegistry.in_instance(tmp_path / "instance", shipped)
 
 
@@ -49,7 +51,7 @@ def add_version(registry, seed: int = 0) -> str:
     """Stage a tiny model and move it into the registry as the next version."""
     version = f"v{len(registry.versions()) + 1}"
     staging = registry.staging_dir()
-    tiny_model(version, seed).save(staging / "mlp.npz")
+    weights_file.save(tiny_model(version, seed), staging / "mlp.npz")
     registry.add(staging, version)
     return version
 

@@ -10,6 +10,7 @@ import pytest
 
 from app import create_app
 from app.serving.model_holder import ModelHolder
+from model.artifacts import weights_file
 from model.nn.network import MLP
 from tests.live_server import NO_RATE_LIMITS, LiveServer
 from tests.app.drawings import canvas_png
@@ -27,7 +28,7 @@ def break_version(registry, name: str, how: str) -> None:
     elif how == "garbage":
         (folder / "mlp.npz").write_bytes(b"not a zip file at all")
     elif how == "wrong shape":
-        MLP(input_size=100, hidden_sizes=(4,)).save(folder / "mlp.npz")
+        weights_file.save(MLP(input_size=100, hidden_sizes=(4,)), folder / "mlp.npz")
     registry._write_pointer(name)
 
 

@@ -8,7 +8,9 @@ import pytest
 from app.serving.model_registry import (
     SHIPPED, ChangeWatcher, ModelRegistry, RegistryError, file_signature, load_servable,
 )
-from model.nn.network import MLP, ModelFileError
+from model.artifacts import weights_file
+from model.artifacts.weights_file import ModelFileError
+from model.nn.network import MLP
 from tests.feedback.conftest import add_version, tiny_model
 
 
@@ -27,7 +29,7 @@ def test_versions_are_numbered_and_listed_in_order(registry):
     made = [add_version(registry, seed) for seed in range(11)]
     assert made == [f"v{i}" for i in range(1, 12)]
     assert registry.versions() == made  # v10 after v9, not after v1
-    assert MLP.load(registry.path_of("v3")).version == "v3"
+    assert weights_file.load(registry.path_of("v3")).version == "v3"
     assert not [p for p in registry.root.iterdir() if p.name.startswith(".staging-")]
 
 
@@ -77,7 +79,7 @@ def test_unknown_or_corrupt_versions_are_never_promoted(registry):
 
 def test_a_model_of_the_wrong_shape_is_not_servable(registry, tmp_path):
     staging = registry.staging_dir()
-    MLP(input_size=100, hidden_sizes=(4,)).save(staging / "mlp.npz")
+    weights_file.save(MLP(input_size=100, hidden_sizes=(4,)), staging / "mlp.npz")
     with pytest.raises(ModelFileError, match="784 -> 10"):
         registry.add(staging, "v1")
     assert registry.versions() == []

@@ -11,6 +11,7 @@ from PIL import Image
 from app.feedback.store import FeedbackStore, encode_original
 from app.serving.model_registry import SHIPPED, load_servable
 from app.admin.retrain import GateReport, decide, holdout_mask, run_gate
+from model.artifacts import weights_file
 from model.data.mnist import load_mnist
 from tests.feedback.conftest import start_module, tiny_model
 
@@ -141,7 +142,7 @@ def test_retrain_learns_feedback_gate_promotes_and_refuses_rollback_restores(adm
 def test_ctrl_c_during_training_changes_nothing(registry, mnist):
     v1 = "v1"
     staging = registry.staging_dir()
-    tiny_model(v1).save(staging / "mlp.npz")
+    weights_file.save(tiny_model(v1), staging / "mlp.npz")
     registry.add(staging, v1)
     registry.promote(v1)
     before = sorted(p.name for p in registry.root.iterdir())
@@ -162,6 +163,39 @@ def test_ctrl_c_during_training_changes_nothing(registry, mnist):
     assert "nothing was changed" in err and "Traceback" not in err
     assert sorted(p.name for p in registry.root.iterdir()) == before  # no version, no staging left
     assert registry.active_version() == v1 and registry.history_file.read_bytes() == history
+
+
+# The same flags through both front ends, then their extras: --quick must mean the same to both.
+QUICK_RUN = ["--quick", "--limit", "1000", "--epochs", "1", "--quiet"]
+
+
+@pytest.mark.parametrize("flags", [["--quick"], ["--quick", "--augment", "on"], [], ["--quick", "--epochs", "2"]])
+def test_admin_retrain_parses_training_flags_like_the_train_command(flags):
+    """Both go through model.training.options.parse_training_argv; the admin's used to keep augmenting on --quick."""
+    from app.admin.cli import build_parser as admin_parser
+    from app.admin.retrain import retrain_config
+    from model.cli.train import build_parser as train_parser
+    from model.training.options import parse_training_argv
+
+    argv = ["--instance", "/nonexistent", "retrain", *flags]
+    args = admin_parser().parse_args(argv)
+    args.argv = argv
+    _, expected = parse_training_argv(train_parser(), flags)
+    assert retrain_config(args).to_dict() == expected.to_dict()
+
+
+def test_admin_retrain_quick_trains_the_train_commands_quick_recipe(admin, registry, tmp_path):
+    """End to end: the candidate's card and the train CLI's card record the same hyperparameters (no augmentation)."""
+    from tests.feedback.conftest import run_module
+
+    out = admin("retrain", *QUICK_RUN, "--no-promote")
+    assert out.returncode == 0, out.stderr
+    admin_card = registry.card(registry.versions()[-1])
+    trained = run_module("model.cli.train", *QUICK_RUN, "--out", str(tmp_path / "quick.npz"))
+    assert trained.returncode == 0, trained.stderr
+    train_card = json.loads((tmp_path / "quick.json").read_text())
+    assert admin_card["hyperparameters"] == train_card["hyperparameters"]
+    assert admin_card["hyperparameters"]["augment"] is None and admin_card["hyperparameters"]["epochs"] == 1
 
 
 def test_gate_checks_drawn_digits_and_the_not_a_digit_rate_of_an_11_output_model():

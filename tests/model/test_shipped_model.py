@@ -6,25 +6,69 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from model.artifacts import weights_file
 from model.nn.network import MLP
-from model.training.train import as_features, build_parser, config_from_args, parse_training_args
+from model.cli.train import build_parser
+from model.training.loop import as_features
+from model.training.options import parse_training_argv
 
 WEIGHTS = Path(__file__).resolve().parents[2] / "weights" / "mlp.npz"
 PRODUCT_FLOOR = 0.983  # the product's requirement for any shipped model
-SHIPPED_FLOOR = 0.990  # what the augmented 784-800-800-10 model must keep (it measured 99.54%)
+# What the augmented 784-800-800-10 recipe must keep: it measured 99.54% (46 errors), its worst digit
+# (9) 99.01%. 0.993 allows 70 errors, about 3 standard errors below; 0.985 per digit allows ~15 per class.
+SHIPPED_FLOOR = 0.993
+CLASS_FLOOR = 0.985
+
+
+def shipped_model_problems(predicted: np.ndarray, labels: np.ndarray) -> list[str]:
+    """What is wrong with a shipped model's test-set predictions (empty: it may ship)."""
+    problems = []
+    accuracy = float(np.mean(predicted == labels))
+    if accuracy < max(PRODUCT_FLOOR, SHIPPED_FLOOR):
+        problems.append(f"test accuracy {accuracy:.2%} < {SHIPPED_FLOOR:.1%}")
+    for digit in range(10):
+        recall = float(np.mean(predicted[labels == digit] == digit))
+        if recall < CLASS_FLOOR:
+            problems.append(f"digit {digit}: {recall:.2%} < {CLASS_FLOOR:.1%}")
+    return problems
 
 
 @pytest.fixture(scope="module")
 def shipped():
-    return MLP.load(WEIGHTS)
+    return weights_file.load(WEIGHTS)
 
 
 def test_shipped_model_reaches_the_required_test_accuracy(shipped, mnist):
     predicted = shipped.predict(as_features(mnist.test_images))
-    accuracy = float(np.mean(predicted == mnist.test_labels))
     assert len(predicted) == 10000
-    assert accuracy >= PRODUCT_FLOOR, f"shipped model: {accuracy:.2%} on the MNIST test set"
-    assert accuracy >= SHIPPED_FLOOR, f"shipped model: {accuracy:.2%} on the MNIST test set"
+    assert shipped_model_problems(predicted, mnist.test_labels) == []
+
+
+def _degraded(change) -> MLP:
+    net = weights_file.load(WEIGHTS)
+    state = net.state()
+    change(state)
+    net.load_state(state)
+    return net
+
+
+def _cut_second_layer(state):  # 30% of the second hidden layer's units silenced
+    w = state["fc1.W"]
+    w[:, np.random.default_rng(0).random(w.shape[1]) < 0.3] = 0
+
+
+def _shy_nines(state):  # the output bias of digit 9 lowered by 2: fewer 9s read
+    state["fc2.b"][9] -= 2
+
+
+@pytest.mark.parametrize("change, problem", [(_cut_second_layer, "test accuracy"), (_shy_nines, "digit 9")])
+def test_the_floors_catch_a_real_regression_the_old_one_missed(mnist, change, problem):
+    """Two damaged copies of the shipped model: 99.24% overall, and 99.46% overall with digit 9 at 97.9%.
+    Both passed the old floor (0.990); each fails one of the new ones."""
+    predicted = _degraded(change).predict(as_features(mnist.test_images))
+    assert np.mean(predicted == mnist.test_labels) >= 0.990
+    problems = shipped_model_problems(predicted, mnist.test_labels)
+    assert problems and all(p.startswith(problem) for p in problems), problems
 
 
 def test_shipped_card_describes_the_shipped_file(shipped, mnist):
@@ -39,7 +83,7 @@ def test_shipped_card_describes_the_shipped_file(shipped, mnist):
 
 
 def test_plain_train_command_reproduces_the_shipped_recipe():
-    """`python -m model.training.train` with no flags trains exactly the shipped model's configuration."""
+    """`python -m model.cli.train` with no flags trains exactly the shipped model's configuration."""
     card = json.loads(WEIGHTS.with_suffix(".json").read_text())
-    defaults = config_from_args(parse_training_args(build_parser(), []))
+    _, defaults = parse_training_argv(build_parser(), [])
     assert defaults.to_dict() == card["hyperparameters"]

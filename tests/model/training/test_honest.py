@@ -1,10 +1,13 @@
-"""model.training.honest: the 11th output, the stored temperature, the card's honesty figures."""
+"""model.training.honest and its CLI (model.cli.honest): the 11th output, the stored temperature,
+the card's honesty figures."""
 from __future__ import annotations
 
 import json
 
 import numpy as np
 
+from model.artifacts import weights_file
+from model.cli import honest as honest_cli
 from model.nn.calibration import temperature_of
 from model.nn.network import MLP
 from model.training import honest
@@ -21,9 +24,9 @@ def test_widening_keeps_the_digit_outputs() -> None:
 
 def test_a_small_honest_run_writes_a_calibrated_11_output_model(tmp_path, mnist) -> None:
     out = tmp_path / "honest.npz"
-    assert honest.main(["--quick", "--limit", "2000", "--epochs", "1", "--drawn-scale", "0.1",
+    assert honest_cli.main(["--quick", "--limit", "2000", "--epochs", "1", "--drawn-scale", "0.1",
                         "--quiet", "--out", str(out)]) == 0
-    model = MLP.load(out)
+    model = weights_file.load(out)
     card = json.loads(out.with_suffix(".json").read_text())
     assert model.spec["num_classes"] == 11 and model.metadata["outputs"][-1] == "not_a_digit"
     t = temperature_of(model.metadata)
@@ -34,4 +37,4 @@ def test_a_small_honest_run_writes_a_calibrated_11_output_model(tmp_path, mnist)
     assert len(figures["non-digits (held out)"]["by_kind"]) >= 5
     for name in ("MNIST test", "drawn digits (held out)"):
         assert {"accuracy", "ece_before", "ece_after", "verdicts"} <= set(figures[name])
-    assert card["data"]["drawn"]["nondigits"] > 0 and card["command"].startswith("python -m model.training.honest")
+    assert card["data"]["drawn"]["nondigits"] > 0 and card["command"].startswith("python -m model.cli.honest")

@@ -1,14 +1,11 @@
-"""The whole MLP: gradient checks, save/load, corrupt files, learning and determinism."""
-import json
-import zipfile
-
+"""The whole MLP: gradient checks, dropout, predictions, learning and determinism (its file: tests/model/artifacts)."""
 import numpy as np
 import pytest
 
 from model.nn.layers import DropoutLayer
-from model.nn.network import ACTIVATIONS, MLP, ModelFileError
+from model.nn.network import ACTIVATIONS, MLP
 from model.nn.optim import SGD, Adam, make_schedule
-from tests.model.test_layers import numeric_grad, rel_error
+from tests.model.nn.test_layers import numeric_grad, rel_error
 
 
 def _fix_dropout_masks(net, seed):
@@ -53,109 +50,6 @@ def test_predict_proba_shapes_and_sums():
     np.testing.assert_allclose(net.predict_proba(x[0]), p[:1], rtol=1e-6)
     with pytest.raises(ValueError, match="784"):
         net.predict_proba(np.zeros((2, 100), dtype=np.float32))
-
-
-def test_save_load_round_trip_gives_identical_predictions(tmp_path):
-    net = MLP(hidden_sizes=(32, 16), activation="tanh", dropout=0.2, seed=5)
-    path = tmp_path / "m.npz"
-    sha = net.save(path, {"version": "test-1"})
-    loaded = MLP.load(path)
-    x = np.random.default_rng(0).random((10, 784), dtype=np.float32)
-    np.testing.assert_array_equal(loaded.predict_proba(x), net.predict_proba(x))
-    assert loaded.spec == net.spec
-    assert loaded.version == "test-1" and loaded.sha256 == sha
-    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]  # no temp file left behind
-
-
-def test_version_falls_back_to_file_hash(tmp_path):
-    MLP(hidden_sizes=(4,)).save(tmp_path / "m.npz")
-    loaded = MLP.load(tmp_path / "m.npz")
-    assert loaded.version == f"sha256:{loaded.sha256[:12]}"
-
-
-def _rewrite(path, src, **changes):
-    with np.load(src) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    arrays.update(changes)
-    for k in [k for k, v in changes.items() if v is None]:
-        del arrays[k]
-    np.savez(path, **arrays)
-
-
-@pytest.fixture
-def saved(tmp_path):
-    path = tmp_path / "good.npz"
-    MLP(hidden_sizes=(8,), seed=0).save(path)
-    return path
-
-
-def test_missing_file_is_named(tmp_path):
-    with pytest.raises(ModelFileError, match="not found"):
-        MLP.load(tmp_path / "nope.npz")
-
-
-def test_truncated_file_is_refused(saved, tmp_path):
-    bad = tmp_path / "trunc.npz"
-    bad.write_bytes(saved.read_bytes()[: saved.stat().st_size // 2])
-    with pytest.raises(ModelFileError, match="not a readable"):
-        MLP.load(bad)
-
-
-def test_garbage_file_is_refused(tmp_path):
-    bad = tmp_path / "garbage.npz"
-    bad.write_bytes(b"this is not a zip file" * 10)
-    with pytest.raises(ModelFileError, match="not a readable"):
-        MLP.load(bad)
-
-
-def test_foreign_npz_is_refused(tmp_path):
-    bad = tmp_path / "foreign.npz"
-    np.savez(bad, W=np.zeros((3, 3)))
-    with pytest.raises(ModelFileError, match="not a Digit Canvas weights file"):
-        MLP.load(bad)
-
-
-def test_wrong_format_version_is_refused(saved, tmp_path):
-    bad = tmp_path / "v99.npz"
-    _rewrite(bad, saved, __format_version__=np.array(99))
-    with pytest.raises(ModelFileError, match="format 99"):
-        MLP.load(bad)
-
-
-def test_shape_mismatch_is_refused(saved, tmp_path):
-    bad = tmp_path / "shape.npz"
-    _rewrite(bad, saved, **{"fc0.W": np.zeros((784, 9), dtype=np.float32)})
-    with pytest.raises(ModelFileError, match="shape"):
-        MLP.load(bad)
-
-
-def test_architecture_mismatch_is_refused(saved, tmp_path):
-    bad = tmp_path / "arch.npz"
-    spec = {"input_size": 784, "hidden_sizes": [8, 8], "num_classes": 10, "activation": "relu"}
-    _rewrite(bad, saved, __architecture__=np.array(json.dumps(spec)))
-    with pytest.raises(ModelFileError, match="missing"):
-        MLP.load(bad)
-
-
-def test_unknown_activation_and_nan_are_refused(saved, tmp_path):
-    bad = tmp_path / "act.npz"
-    spec = {"input_size": 784, "hidden_sizes": [8], "num_classes": 10, "activation": "swish"}
-    _rewrite(bad, saved, __architecture__=np.array(json.dumps(spec)))
-    with pytest.raises(ModelFileError, match="architecture"):
-        MLP.load(bad)
-    nan = tmp_path / "nan.npz"
-    _rewrite(nan, saved, **{"fc1.b": np.full(10, np.nan, dtype=np.float32)})
-    with pytest.raises(ModelFileError, match="NaN"):
-        MLP.load(nan)
-
-
-def test_save_replaces_atomically(saved):
-    """A reader never sees a partial file: the old one stays until the new one is complete."""
-    before = saved.read_bytes()
-    MLP(hidden_sizes=(8,), seed=1).save(saved)
-    assert saved.read_bytes() != before
-    assert zipfile.is_zipfile(saved)
-    MLP.load(saved)
 
 
 def _blobs(n=600, seed=0):

@@ -1,42 +1,22 @@
-"""Evaluate weights on the MNIST test set, or cross-validate a training configuration.
+"""Evaluation of trained weights and cross-validation of a configuration (no argv: model.cli.evaluate).
 
-``python -m model.training.evaluate [weights]``: accuracy, per-class accuracy, confusion matrix
-and the most confidently wrong test images (``--save-errors DIR`` writes them as PNG).
-``python -m model.training.evaluate --kfold K [training flags]``: K-fold cross-validation of a
-configuration on the 60,000 training images, mean +- std of the held-out accuracy.
+``confident_errors`` and ``format_report``: accuracy, per-class accuracy, confusion matrix
+and the most confidently wrong images; ``save_error_images`` writes them as PNG.
+``cross_validate``: K-fold cross-validation of a configuration, mean +- std of the held-out accuracy.
 """
 from __future__ import annotations
 
 import sys
-
-if __name__ == "__main__":  # before NumPy is imported: BLAS reads its thread count once
-    from model.training.blas import apply_threads_flag
-
-    apply_threads_flag(sys.argv[1:], augments_by_default="--kfold" in " ".join(sys.argv))
-
-import argparse
-import json
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from model.nn.metrics import classification_report
-from model.nn.network import MLP, ModelFileError
 from model.artifacts.png import encode_png, tile
-from model.training.train import (
-    DEFAULT_OUT,
-    TrainConfig,
-    add_training_arguments,
-    as_features,
-    as_labels,
-    config_from_args,
-    load_data,
-    parse_training_args,
-    split_train_val,
-    train,
-)
+from model.nn.network import MLP
+from model.training.config import TrainConfig
+from model.training.loop import as_features, as_labels, split_train_val, train
 
 
 def confident_errors(report: dict[str, Any], labels: np.ndarray, top: int) -> list[dict[str, Any]]:
@@ -88,28 +68,6 @@ def save_error_images(images: np.ndarray, errors: list[dict[str, Any]], folder: 
     return written
 
 
-def evaluate_weights(args: argparse.Namespace) -> int:
-    try:
-        model = MLP.load(args.weights)
-    except ModelFileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    mnist = load_data(args)
-    x = as_features(mnist.test_images)
-    y = as_labels(mnist.test_labels, len(x))
-    report = classification_report(model, x, y)
-    errors = confident_errors(report, y, args.top)
-    if args.json:
-        out = {k: v for k, v in report.items() if not isinstance(v, np.ndarray)}
-        print(json.dumps({**out, "version": model.version, "confident_errors": errors}, indent=2))
-    else:
-        print(format_report(report, errors, model, args.weights))
-    if args.save_errors:
-        written = save_error_images(mnist.test_images, errors, Path(args.save_errors))
-        print(f"wrote {len(written)} PNG files to {args.save_errors}", file=sys.stderr)
-    return 0
-
-
 def kfold_indices(n: int, k: int, seed: int) -> list[np.ndarray]:
     """k disjoint folds covering range(n), from one seeded permutation."""
     return np.array_split(np.random.default_rng([seed, 20]).permutation(n), k)
@@ -142,46 +100,3 @@ def cross_validate(config: TrainConfig, images: np.ndarray, labels: np.ndarray, 
     accs = np.array([r["accuracy"] for r in results])
     return {"k": k, "folds": results, "mean": float(accs.mean()), "std": float(accs.std(ddof=1)),
             "config": config.to_dict()}
-
-
-def run_kfold(args: argparse.Namespace) -> int:
-    config = config_from_args(args)
-    mnist = load_data(args)
-    result = cross_validate(config, mnist.train_images, mnist.train_labels, args.kfold, progress=not args.quiet)
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        for r in result["folds"]:
-            print(f"fold {r['fold']}: {r['accuracy']:.2%} on {r['held_out']} images "
-                  f"(epoch {r['kept_epoch']} kept, {r['seconds']:.1f}s)")
-        print(f"{args.kfold}-fold cross-validation accuracy: {result['mean']:.2%} +- {result['std']:.2%} (std)")
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m model.training.evaluate", description=__doc__.split("\n")[0])
-    parser.add_argument("weights", nargs="?", type=Path, default=DEFAULT_OUT, help=f"default: {DEFAULT_OUT}")
-    parser.add_argument("--top", type=int, default=20, help="how many confident errors to list")
-    parser.add_argument("--save-errors", metavar="DIR", help="write the listed errors as PNG files into DIR")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument("--kfold", type=int, metavar="K",
-                        help="cross-validate the training configuration given by the training flags instead")
-    parser.add_argument("--quiet", action="store_true", help="no training progress output (--kfold)")
-    add_training_arguments(parser)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    args = parse_training_args(parser, argv)
-    if args.kfold is not None:
-        try:
-            return run_kfold(args)
-        except ValueError as exc:
-            parser.error(str(exc))
-    return evaluate_weights(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -380,7 +380,7 @@ def test_cli_reports_unavailable_mnist_clearly(tmp_path, dead_url):
     done = subprocess.run(
         [sys.executable, "-m", "model.data", "--cache-dir", str(tmp_path / "cache"), "--mirror", dead_url,
          "--quiet"],
-        capture_output=True, text=True, timeout=120, env=env, cwd=Path(__file__).parents[2],
+        capture_output=True, text=True, timeout=120, env=env, cwd=Path(__file__).parents[3],
     )
     assert done.returncode == 1
     assert "MNIST is unavailable" in done.stderr and "Traceback" not in done.stderr

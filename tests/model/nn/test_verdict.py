@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from model.artifacts import weights_file
 from model.nn import verdict as v
 from model.nn.calibration import calibrated_proba, fit_temperature, reliability, temperature_of
 from model.nn.network import MLP
@@ -77,8 +78,8 @@ def test_temperature_is_fitted_stored_and_applied(tmp_path) -> None:
     net = MLP(hidden_sizes=(8,), num_classes=11, seed=1)
     x = rng.random((5, 784), dtype=np.float32)
     plain = calibrated_proba(net, x)
-    net.save(tmp_path / "m.npz", metadata={"calibration": {"temperature": 3.0}})
-    loaded = MLP.load(tmp_path / "m.npz")
+    weights_file.save(net, tmp_path / "m.npz", metadata={"calibration": {"temperature": 3.0}})
+    loaded = weights_file.load(tmp_path / "m.npz")
     assert temperature_of(loaded.metadata) == 3.0
     hot = calibrated_proba(loaded, x)
     z = net.forward(x) / 3.0

@@ -1,8 +1,7 @@
-"""The in-place optimiser steps equal the textbook formulas; BLAS thread flag parsing."""
+"""The in-place optimiser steps equal the textbook formulas."""
 import numpy as np
 import pytest
 
-from model.training.blas import default_threads, threads_for, threads_from_argv
 from model.nn.optim import SGD, Adam
 
 
@@ -49,26 +48,6 @@ def test_adam_matches_the_formula():
         opt.step()
     for (p, _), r in zip(pairs, ref):
         np.testing.assert_allclose(p, r, rtol=1e-9, atol=1e-12)
-
-
-@pytest.mark.parametrize("argv, expected", [
-    (["--threads", "3"], 3), (["--epochs", "2", "--threads=1"], 1), (["--epochs", "2"], None),
-    (["--threads", "x"], None), (["--threads"], None),
-])
-def test_threads_flag_is_read_before_argparse(argv, expected):
-    assert threads_from_argv(argv) == expected
-
-
-@pytest.mark.parametrize("argv, by_default, spare_core", [
-    ([], True, True), (["--quick"], True, False), (["--augment", "off"], True, False),
-    (["--augment=off"], True, False), (["--quick", "--augment", "on"], True, True),
-    ([], False, False), (["--augment", "on"], False, True),
-])
-def test_augmenting_runs_leave_a_core_to_the_augmentation_thread(argv, by_default, spare_core):
-    expected = max(1, default_threads() - 1) if spare_core else default_threads()
-    assert threads_for(argv, {}, by_default) == expected
-    assert threads_for([*argv, "--threads", "3"], {}, by_default) == 3
-    assert threads_for(argv, {"OPENBLAS_NUM_THREADS": "1"}, by_default) is None  # the environment decides
 
 
 @pytest.mark.parametrize("make", [
