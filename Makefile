@@ -6,15 +6,18 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run dev test chromium venv venv-dev train evaluate bench clean
+.PHONY: run dev test chromium services venv venv-dev train evaluate bench clean
 # Installs the Debian packages named after it: as root, or through sudo otherwise.
 APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] && echo "" || echo sudo ); \
   $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq
 
-$(BIN)/.runtime-installed: requirements.txt
+# The pinned lock first, then the project itself as an editable package (pyproject.toml: the
+# console scripts digit-canvas-*); --no-deps: the lock alone decides the versions.
+$(BIN)/.runtime-installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
 
 $(BIN)/.dev-installed: $(BIN)/.runtime-installed requirements-dev.txt
@@ -39,8 +42,16 @@ chromium:
 	  $(APT_INSTALL) chromium; \
 	fi
 
-## The whole test suite: unit, API, gunicorn, browser.
-test: venv-dev chromium
+## Debian's PostgreSQL and Redis servers for tests/shared_stores (installed when missing; the tests
+## start their own on 127.0.0.1 and a free port, and fail without them).
+services:
+	@if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || ! command -v redis-server >/dev/null; then \
+	  echo "Installing Debian's postgresql and redis-server for the shared-store tests"; \
+	  $(APT_INSTALL) postgresql redis-server; \
+	fi
+
+## The whole test suite: unit, API, gunicorn, browser, two servers on PostgreSQL + Redis.
+test: venv-dev chromium services
 	$(BIN)/python -m pytest
 
 ## Request-path benchmark against gunicorn on 127.0.0.1 (not a test; figures in docs/benchmarks.md).
@@ -48,7 +59,7 @@ test: venv-dev chromium
 bench: venv
 	@command -v wrk >/dev/null || ($(APT_INSTALL) wrk) \
 	  || echo "wrk could not be installed: the load comes from Python threads"
-	$(BIN)/python bench/request_speed.py
+	$(BIN)/python -m bench.request_speed
 
 train: venv
 	$(BIN)/python -m model.cli.train

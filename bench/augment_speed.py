@@ -1,7 +1,7 @@
 """Augmentation speed: images/second for one 128-image batch and for all 60k training images,
 and how much of it BackgroundBatches hides behind a training-like compute load.
 
-    python bench/augment_speed.py [--repeats 7]
+    python -m bench.augment_speed [--repeats 7]
 
 Reports medians (the machine is shared and noisy). Needs MNIST (fetched like model.data does).
 """
@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from model.training.augment import AugmentConfig, BackgroundBatches, augment_batch  # noqa: E402
 from model.data.mnist import load_mnist  # noqa: E402

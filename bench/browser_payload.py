@@ -1,7 +1,7 @@
 """Capture what the page really sends: draw a 7 with the mouse on the served page in Chromium
 and save the PNG of the /predict request the page makes (the request body is a JSON data URL).
 
-    python bench/browser_payload.py [--out bench/payloads/canvas_7_chromium.png]
+    python -m bench.browser_payload [--out bench/payloads/canvas_7_chromium.png]
 
 bench/request_speed.py uses that file as its default payload: Chromium's canvas export (every
 row PNG-filtered "Up", a fast zlib level) decodes in about half the time of Pillow's default
@@ -12,18 +12,16 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import sys
 import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tests.browser.chromium import launch  # noqa: E402
-from tests.browser.drawing import DIGITS, draw_with_mouse, is_predict  # noqa: E402
-from tests.live_server import LiveServer  # noqa: E402
+from testkit.chromium import launch  # noqa: E402
+from testkit.browser_drawing import DIGITS, draw_with_mouse, is_predict  # noqa: E402
+from testkit.live_server import LiveServer  # noqa: E402
 
 DEFAULT_OUT = REPO / "bench" / "payloads" / "canvas_7_chromium.png"
 

@@ -1,9 +1,9 @@
 """Accuracy of weights files on MNIST and on MNIST digits drawn like the page's canvas.
 
-    python bench/canvas_accuracy.py [--n 10000] [--seed 20261127] WEIGHTS.npz [MORE.npz ...]
+    python -m bench.canvas_accuracy [--n 10000] [--seed 20261127] WEIGHTS.npz [MORE.npz ...]
 
 For each weights file: the accuracy on the raw 28x28 MNIST test images, and on the same
-test digits rendered the way tests/app/test_accuracy.py renders them (scaled up 4-10x
+test digits rendered the way tests/app/imaging/test_accuracy.py renders them (scaled up 4-10x
 with a random filter, placed anywhere on a 280x280 canvas in one of five polarity /
 transparency styles, PNG) and then sent through the server's own decoding and
 preprocessing (app.imaging.decode.decode_image + app.imaging.preprocess.preprocess, in-process: the
@@ -18,8 +18,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 
@@ -28,9 +26,9 @@ from app.imaging.decode import decode_image  # noqa: E402
 from app.imaging.preprocess import WORK_SIZE, preprocess  # noqa: E402
 from model.data.mnist import load_mnist  # noqa: E402
 from model.artifacts import weights_file  # noqa: E402
-from tests.app.drawings import STYLES, canvas_drawing  # noqa: E402
+from testkit.drawings import STYLES, canvas_drawing  # noqa: E402
 
-SEED = 20261127  # the seed of tests/app/test_accuracy.py
+SEED = 20261127  # the seed of tests/app/imaging/test_accuracy.py
 
 
 def canvas_vectors(images: np.ndarray, seed: int) -> tuple[np.ndarray, list[str]]:

@@ -1,7 +1,7 @@
 """Accuracy on digits that are not MNIST at all: typed in every font on the machine, and drawn as
 pen strokes the way people write them (open 4, crossed 7, 1 with a flag or a base, curled 9).
 
-    python bench/drawn_styles.py [--weights weights/mlp.npz] [--seed 0] [--per-style 10]
+    python -m bench.drawn_styles [--weights weights/mlp.npz] [--seed 0] [--per-style 10]
 
 Each image is a 280x280 opaque white canvas with ink #111418 (the page's colours), sent through
 the server's own preprocessing (model.imaging.preprocess.preprocess, in-process) to the model. The
@@ -14,12 +14,10 @@ the MNIST test set, with figures in docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402

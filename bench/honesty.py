@@ -1,8 +1,8 @@
 """How honest the served model is, measured through the HTTP API on held-out drawings.
 
-    python bench/honesty.py [--weights weights/mlp.npz] [--per-family 40] [--cpu-requests 400]
+    python -m bench.honesty [--weights weights/mlp.npz] [--per-family 40] [--cpu-requests 400]
 
-Starts a real gunicorn (tests/live_server.py, 127.0.0.1, 2 workers) serving --weights, and sends
+Starts a real gunicorn (testkit/live_server.py, 127.0.0.1, 2 workers) serving --weights, and sends
 PNG drawings to POST /predict/batch (64 a request; tests/app/test_verdict.py checks that the
 batch answers are /predict's):
 
@@ -36,7 +36,6 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -45,7 +44,7 @@ from bench.reliability_svg import reliability_svg  # noqa: E402
 from model.data import honest  # noqa: E402
 from model.data.mnist import load_mnist  # noqa: E402
 from model.nn.calibration import reliability  # noqa: E402
-from tests.live_server import NO_RATE_LIMITS, LiveServer  # noqa: E402
+from testkit.live_server import NO_RATE_LIMITS, LiveServer  # noqa: E402
 
 BATCH = 64
 

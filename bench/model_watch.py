@@ -1,7 +1,7 @@
 """What watching the weights file costs a request: the per-request check between looks, a look
 (stat of the registry pointer and of the served file), and a full reload of the shipped weights.
 
-    python bench/model_watch.py [--repeats 5]
+    python -m bench.model_watch [--repeats 5]
 
 Reports medians (the machine is shared and noisy).
 """
@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.serving.model_holder import ModelHolder  # noqa: E402
 from app.serving.model_registry import ModelRegistry  # noqa: E402

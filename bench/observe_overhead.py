@@ -1,6 +1,6 @@
 """What request ids, security headers, the JSON access line and the metrics cost per request.
 
-    python bench/observe_overhead.py [--rounds 8]
+    python -m bench.observe_overhead [--rounds 8]
 
 One app in one process, set up as under gunicorn (metrics in multiprocess mode in a temporary
 folder, app logging configured by app/middleware/logging_setup.py, lines written to a temporary file);
@@ -21,15 +21,13 @@ import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 METRICS_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="observe-overhead-")  # before the import
 atexit.register(shutil.rmtree, METRICS_DIR, True)
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from app import access_log, create_app, request_id, security_headers  # noqa: E402
+from app import create_app  # noqa: E402
+from app.middleware import access_log, request_id, security_headers  # noqa: E402
 from app.middleware.logging_setup import configure_for_gunicorn  # noqa: E402
 from bench.request_speed import canvas_image  # noqa: E402
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from tests.browser.chromium import launch
-from tests.browser.drawing import DIGITS, draw_and_wait
-from tests.browser.live_server import LiveServer
+from testkit.chromium import launch
+from testkit.browser_drawing import DIGITS, draw_and_wait
+from testkit.live_server import LiveServer
 
 PROBE = """() => {
     window.benchWaits = [];

@@ -1,7 +1,7 @@
 """Request path speed: where one POST /predict spends its time, then latency and throughput
 of the real server (gunicorn, `make run`'s command line) on 127.0.0.1 for a 280x280 canvas PNG.
 
-    python bench/request_speed.py [--seconds 8] [--rounds 3] [--clients 1,4,16] [--client wrk|python]
+    python -m bench.request_speed [--seconds 8] [--rounds 3] [--clients 1,4,16] [--client wrk|python]
                                   [--payload browser|pillow] [--form raw|json] [--format png|jpeg|webp]
                                   [--url URL] [--batch N]
 
@@ -41,7 +41,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as in the gunicorn workers
 
 from PIL import Image, ImageDraw  # noqa: E402

@@ -1,4 +1,4 @@
-"""Training speed of the NumPy MLP (784-256-128-10, batch 128): ``python bench/train_speed.py``.
+"""Training speed of the NumPy MLP (784-256-128-10, batch 128): ``python -m bench.train_speed``.
 
 Measures, with the same BLAS thread count throughout:
 - the pure matrix-product time of one epoch (the 3 forward + 5 backward products of
@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import os
 import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 if __name__ == "__main__":  # before NumPy is imported: OpenBLAS reads its spin setting once
     from model.training.blas import prepare_environment

@@ -1,4 +1,4 @@
-"""`python -m app.admin`: the operator commands."""
+"""`python -m app.admin`: the operator commands (app/admin/cli.py)."""
 import sys
 
 from app.admin.cli import main

@@ -9,15 +9,14 @@
     python -m app.admin models rollback            serve the version that was served before
 
 Everything lives in the instance folder (--instance, env DIGIT_CANVAS_INSTANCE, default
-./instance): feedback.sqlite3 and models/. The shipped weights (--weights, env
-DIGIT_CANVAS_WEIGHTS, default weights/mlp.npz) are read, never written.
+instance/ in the repository, as for the app): feedback.sqlite3 and models/. The shipped weights
+(--weights, env DIGIT_CANVAS_WEIGHTS, default weights/mlp.npz) are read, never written.
 """
 from __future__ import annotations
 
 import argparse
 import csv
 import logging
-import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -25,12 +24,12 @@ from typing import Callable, Sequence
 
 import click
 import numpy as np
-from flask import current_app
-from flask.cli import with_appcontext
 from PIL import Image
 
+from app.feedback.postgres import open_feedback_store
 from app.feedback.store import FeedbackStore, FeedbackStoreError
 from app.serving.model_registry import SHIPPED, ModelRegistry, RegistryError
+from app.serving.shared_registry import open_registry as open_shared_or_local_registry
 from app.admin.retrain import (
     FEEDBACK_HOLDOUT,
     add_retrain_arguments,
@@ -39,27 +38,21 @@ from app.admin.retrain import (
     run_retrain,
 )
 from app.admin.text_table import format_table
+from app.settings import Settings, resolve_path
 from model.artifacts.weights_file import ModelFileError
 from model.training.options import add_training_arguments
 
 log = logging.getLogger("app.admin")
-REPO = Path(__file__).resolve().parents[2]
-
-
-def default_instance() -> Path:
-    return Path(os.environ.get("DIGIT_CANVAS_INSTANCE") or REPO / "instance")
-
-
-def default_weights() -> Path:
-    return Path(os.environ.get("DIGIT_CANVAS_WEIGHTS") or REPO / "weights" / "mlp.npz")
 
 
 def open_store(args: argparse.Namespace) -> FeedbackStore:
-    return FeedbackStore.in_folder(args.instance)
+    """The shared PostgreSQL store when DIGIT_CANVAS_DATABASE_URL names one, else the instance's SQLite."""
+    return open_feedback_store(args.instance, database_url=Settings.from_env().database_url)
 
 
 def open_registry(args: argparse.Namespace) -> ModelRegistry:
-    return ModelRegistry.in_instance(args.instance, args.weights)
+    """The registry every server shares when DIGIT_CANVAS_DATABASE_URL names a database."""
+    return open_shared_or_local_registry(args.instance, args.weights, Settings.from_env().database_url)
 
 
 def percent(right: int, count: int) -> str:
@@ -198,98 +191,164 @@ def cmd_models_rollback(args: argparse.Namespace) -> int:
 
 
 # -- retrain -------------------------------------------------------------------
-def cmd_retrain(args: argparse.Namespace) -> int:
-    problem = check_retrain_arguments(args)
-    if problem:
-        args.parser.error(problem)
-    config = retrain_config(args)  # the train CLI's parsing: --quick, --threads, range errors
-    return run_retrain(args, config, open_registry(args), open_store(args), args.argv)
-
-
-# -- parser --------------------------------------------------------------------
-def build_parser(prog: str = "python -m app.admin") -> argparse.ArgumentParser:
+def retrain_parser(prog: str) -> argparse.ArgumentParser:
+    """`retrain`'s flags: every training flag of the model's parser plus the feedback and gate ones."""
     parser = argparse.ArgumentParser(
-        prog=prog, description=__doc__.split("\n\n")[0],
-        epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--instance", type=Path, default=None,
-                        help="instance folder holding feedback.sqlite3 and models/ "
-                             "(default: $DIGIT_CANVAS_INSTANCE or ./instance)")
-    parser.add_argument("--weights", type=Path, default=None,
-                        help="the shipped weights, served when no version is promoted "
-                             "(default: $DIGIT_CANVAS_WEIGHTS or weights/mlp.npz)")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    feedback = commands.add_parser("feedback", help="inspect, export or delete the stored drawings",
-                                   description="The drawings users confirmed or corrected.")
-    fb = feedback.add_subparsers(dest="action", required=True, metavar="ACTION")
-    stats = fb.add_parser("stats", help="counts per digit and per model version, and how often the "
-                                        "model was right")
-    stats.set_defaults(func=cmd_feedback_stats)
-    export = fb.add_parser("export", help="write the drawings out: a folder (feedback.csv + PNGs) "
-                                          "or, if OUT ends in .npz, one NumPy archive")
-    export.add_argument("out", metavar="OUT", help="a new folder, or a file name ending in .npz")
-    export.set_defaults(func=cmd_feedback_export)
-    purge = fb.add_parser("purge", help="delete every stored drawing (asks first)")
-    purge.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    purge.set_defaults(func=cmd_feedback_purge)
-
-    models = commands.add_parser("models", help="list, promote or roll back trained versions",
-                                 description="Versions live in <instance>/models/; promoting one "
-                                             "switches every worker within about a second.")
-    md = models.add_subparsers(dest="action", required=True, metavar="ACTION")
-    md.add_parser("list", help="every version, its accuracy and gate result; * marks the served one"
-                  ).set_defaults(func=cmd_models_list)
-    promote = md.add_parser("promote", help="serve VERSION (no gate: the operator decides)")
-    promote.add_argument("version", metavar="VERSION", help="a name from `models list`, or 'shipped'")
-    promote.add_argument("--note", help="why, recorded in models/HISTORY.jsonl")
-    promote.set_defaults(func=cmd_models_promote)
-    rollback = md.add_parser("rollback", help="serve the version that was served before the current one")
-    rollback.add_argument("--note", help="why, recorded in models/HISTORY.jsonl")
-    rollback.set_defaults(func=cmd_models_rollback)
-
-    retrain = commands.add_parser(
-        "retrain", help="train a candidate on MNIST + feedback, compare it with the served model, "
-                        "promote it if it is not worse",
+        prog=f"{prog} retrain",
         description="Train a new model with every flag of `python -m model.cli.train`, the feedback "
                     "drawings mixed in; then compare it with the served model on the MNIST test set "
                     "and the held-out drawings. It is stored as a new version and promoted only if it "
                     "is not worse by more than --tolerance points on either. Ctrl-C changes nothing. "
-                    "Exit status: 0 promoted (or --no-promote), 3 refused by the gate.",
-    )
-    add_training_arguments(retrain)
-    add_retrain_arguments(retrain)
-    retrain.set_defaults(func=cmd_retrain, parser=retrain)
-    parser.retrain_parser = retrain  # type: ignore[attr-defined]
+                    "Exit status: 0 promoted (or --no-promote), 3 refused by the gate.")
+    add_training_arguments(parser)
+    add_retrain_arguments(parser)
     return parser
 
 
-def main(argv: Sequence[str] | None = None, instance: Path | None = None, weights: Path | None = None,
-         prog: str = "python -m app.admin") -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(prog)
-    args = parser.parse_args(argv)
-    args.argv = argv
-    args.instance = args.instance or instance or default_instance()
-    args.weights = args.weights or weights or default_weights()
-    func: Callable[[argparse.Namespace], int] = args.func
+def cmd_retrain(paths: argparse.Namespace, argv: list[str], prog: str) -> int:
+    """`retrain ARGV`: the training flags parsed by the train CLI's own function (retrain_config:
+    --quick, --threads, range errors), then the feedback and gate flags checked."""
+    parser = retrain_parser(prog)
+    args = argparse.Namespace(argv=["retrain", *argv], parser=parser)
+    config = retrain_config(args)
+    args.instance, args.weights = paths.instance, paths.weights
+    problem = check_retrain_arguments(args)
+    if problem:
+        parser.error(problem)
+    return run_retrain(args, config, open_registry(args), open_store(args), args.argv)
+
+
+# -- the click commands ------------------------------------------------------------
+# Each command builds the argparse-style namespace the cmd_* functions above read, so they stay
+# plain functions of (instance, weights, flags) that tests can also call directly.
+PATH = click.Path(path_type=Path)
+
+
+def _status(ctx: click.Context, call: Callable[[], int]) -> int:
+    """A command's nonzero status, or an operator error (one log line, status 1), becomes the exit
+    status: click ignores return values when it exits by itself (console script, CliRunner)."""
     try:
-        return func(args)
+        code = call()
     except (RegistryError, ModelFileError, FeedbackStoreError, sqlite3.Error) as exc:
         log.error("%s", exc)
-        return 1
+        code = 1
+    if code:
+        ctx.exit(code)
+    return 0
 
 
-@click.command("admin", add_help_option=False,
-               context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+def _run(ctx: click.Context, func: Callable[[argparse.Namespace], int], **flags: object) -> int:
+    return _status(ctx, lambda: func(argparse.Namespace(**vars(ctx.obj), **flags)))
+
+
+@click.group(help=__doc__.split("\n\n")[0],
+             epilog="\b\n" + __doc__.split("\n\n", 1)[1].split("\n\n")[0],
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option("--instance", type=PATH, default=None,
+              help="instance folder holding feedback.sqlite3 and models/ (default: $DIGIT_CANVAS_INSTANCE "
+                   "or instance/ in the repository)")
+@click.option("--weights", type=PATH, default=None,
+              help="the shipped weights, served when no version is promoted "
+                   "(default: $DIGIT_CANVAS_WEIGHTS or weights/mlp.npz)")
+@click.pass_context
+def cli(ctx: click.Context, instance: Path | None, weights: Path | None) -> None:
+    """The two paths every command needs: the flags, else what main() was given, else Settings."""
+    defaults = ctx.obj or {}
+    settings = None if defaults.get("instance") and defaults.get("weights") else Settings.from_env()
+    ctx.obj = argparse.Namespace(
+        instance=resolve_path(instance) if instance else defaults.get("instance") or settings.instance_path,
+        weights=resolve_path(weights) if weights else defaults.get("weights") or settings.weights_path,
+    )
+
+
+@cli.group(short_help="inspect, export or delete the stored drawings",
+           help="The drawings users confirmed or corrected: inspect, export or delete them.")
+def feedback() -> None:
+    pass
+
+
+@feedback.command("stats", help="counts per digit and per model version, and how often the model was right")
+@click.pass_context
+def feedback_stats(ctx: click.Context) -> int:
+    return _run(ctx, cmd_feedback_stats)
+
+
+@feedback.command("export", help="write the drawings out: a folder (feedback.csv + PNGs) or, if OUT ends "
+                                 "in .npz, one NumPy archive")
+@click.argument("out", metavar="OUT")
+@click.pass_context
+def feedback_export(ctx: click.Context, out: str) -> int:
+    return _run(ctx, cmd_feedback_export, out=out)
+
+
+@feedback.command("purge", help="delete every stored drawing (asks first)")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@click.pass_context
+def feedback_purge(ctx: click.Context, yes: bool) -> int:
+    return _run(ctx, cmd_feedback_purge, yes=yes)
+
+
+@cli.group(short_help="list, promote or roll back trained versions",
+           help="Versions live in <instance>/models/; promoting one switches every worker within about a second.")
+def models() -> None:
+    pass
+
+
+@models.command("list", help="every version, its accuracy and gate result; * marks the served one")
+@click.pass_context
+def models_list(ctx: click.Context) -> int:
+    return _run(ctx, cmd_models_list)
+
+
+@models.command("promote", help="serve VERSION (no gate: the operator decides); VERSION is a name from "
+                                "`models list`, or 'shipped'")
+@click.argument("version", metavar="VERSION")
+@click.option("--note", default=None, help="why, recorded in models/HISTORY.jsonl")
+@click.pass_context
+def models_promote(ctx: click.Context, version: str, note: str | None) -> int:
+    return _run(ctx, cmd_models_promote, version=version, note=note)
+
+
+@models.command("rollback", help="serve the version that was served before the current one")
+@click.option("--note", default=None, help="why, recorded in models/HISTORY.jsonl")
+@click.pass_context
+def models_rollback(ctx: click.Context, note: str | None) -> int:
+    return _run(ctx, cmd_models_rollback, note=note)
+
+
+@cli.command("retrain", add_help_option=False,
+             context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+             short_help="train a candidate on MNIST + feedback, gate it, promote it",
+             help="train a candidate on MNIST + feedback, compare it with the served model, promote it if "
+                  "it is not worse (`retrain --help`: every training flag)")
 @click.argument("argv", nargs=-1, type=click.UNPROCESSED)
-@with_appcontext
-def admin_command(argv: tuple[str, ...]) -> None:
-    """Operator commands (feedback, retrain, models); `flask --app app admin --help` lists them."""
-    code = main(list(argv), instance=Path(current_app.instance_path),
-                weights=Path(current_app.config["WEIGHTS_PATH"]), prog="flask --app app admin")
-    raise SystemExit(code)
+@click.pass_context
+def retrain(ctx: click.Context, argv: tuple[str, ...]) -> int:
+    """The training flags go as they are to the model's argparse parser (one parser for both CLIs)."""
+    prog = ctx.find_root().info_name or "python -m app.admin"
+    return _status(ctx, lambda: cmd_retrain(ctx.obj, list(argv), prog))
+
+
+def main(argv: Sequence[str] | None = None, instance: Path | None = None, weights: Path | None = None,
+         prog: str | None = None) -> int:
+    """Run one admin command; returns the exit status (2: usage, 1: a clear error, 3: gate refused).
+
+    ``instance``/``weights``: the defaults when the flags are not given (the Flask command passes
+    the app's); otherwise app.settings.Settings, the same resolution as the app's.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if prog is None:  # as it was called: digit-canvas-admin, or python -m app.admin
+        prog = "python -m app.admin" if argv is not None or sys.argv[0].endswith(".py") else Path(sys.argv[0]).name
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        code = cli.main(args=argv, prog_name=prog, obj={"instance": instance, "weights": weights},
+                        standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.Abort:
+        return 1
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

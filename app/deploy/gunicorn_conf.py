@@ -2,8 +2,10 @@
 
 The work per request is CPU-bound NumPy and Pillow code, so one worker process per core,
 each with single-threaded BLAS (several BLAS threads per worker would only fight over the
-same cores). Environment: HOST, PORT, WEB_CONCURRENCY (workers), GUNICORN_THREADS,
-PROMETHEUS_MULTIPROC_DIR (where workers share their metrics; default: a temporary folder).
+same cores). Every setting comes from app.settings.Settings (HOST, PORT, WEB_CONCURRENCY (workers),
+GUNICORN_THREADS, GUNICORN_MAX_REQUESTS, ...), read once here; PROMETHEUS_MULTIPROC_DIR (where
+workers share their metrics; default: a temporary folder) stays an environment variable because
+prometheus_client reads it itself.
 """
 import atexit
 import glob
@@ -16,21 +18,24 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUME
     os.environ.setdefault(_var, "1")
 os.environ["FLASK_DEBUG"] = "0"  # never Flask's debug mode (tracebacks, pretty JSON) in production
 
-bind = f"{os.environ.get('HOST') or '127.0.0.1'}:{os.environ.get('PORT') or '8000'}"
-workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
+from app.settings import Settings  # noqa: E402 - standard library only: NumPy is not loaded here
+
+SETTINGS = Settings.from_env()
+bind = SETTINGS.bind
+workers = SETTINGS.workers
 # gthread keeps client connections alive (the sync worker closes each one after a response);
 # a second thread lets one request read its body while another computes. Our subclass gives
 # each request one deadline for arriving (GUNICORN_REQUEST_READ_TIMEOUT, default 10 s), so
 # slow or stalled clients cannot hold every thread (app/deploy/gunicorn_worker.py, docs/operator.md).
 worker_class = "app.deploy.gunicorn_worker.DeadlineThreadWorker"
-threads = int(os.environ.get("GUNICORN_THREADS") or 2)
+threads = SETTINGS.threads
 keepalive = 5
 timeout = 30  # a worker whose main loop is stuck this long (e.g. a runaway request) is restarted
 graceful_timeout = 10
 # Worker recycling: a fresh process now and then bounds any slow leak (Pillow, NumPy caches);
 # the jitter keeps the workers from restarting all at once. A new worker costs ~0.5 s of CPU
 # (imports + model), so at 50000 requests (~2.5 ms each) recycling takes under 0.5% of the CPU.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS") or 50000)
+max_requests = SETTINGS.max_requests
 max_requests_jitter = max_requests // 10
 # Request line and headers: a browser needs far less than gunicorn's defaults allow.
 limit_request_line = 2048  # the longest "METHOD /path HTTP/1.1" line, in bytes
@@ -82,13 +87,14 @@ def post_fork(server, worker):
 def on_starting(server):
     """Refuse to start without a servable model. Later, a worker replacing a crashed one starts
     even if the file went bad meanwhile (its /predict answers 503), so the others keep serving."""
-    from app.settings import settings_from_env
     from app.serving.model_holder import ModelHolder
-    from app.serving.model_registry import ModelRegistry
+    from app.serving.shared_registry import open_registry
 
-    settings = settings_from_env()
-    weights = settings["WEIGHTS_PATH"]
-    if ModelHolder(weights, ModelRegistry.in_instance(settings["INSTANCE_PATH"], weights)).current is None:
+    weights = SETTINGS.weights_path
+    registry = open_registry(SETTINGS.instance_path, weights, SETTINGS.database_url)
+    servable = ModelHolder(weights, registry).current is not None
+    getattr(registry, "close", lambda: None)()  # no database connection may be forked into the workers
+    if not servable:
         raise SystemExit("not starting: no model can be served (see the error above)")
 
 

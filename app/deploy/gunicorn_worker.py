@@ -23,22 +23,18 @@ from __future__ import annotations
 import errno
 import json
 import logging
-import os
 import socket
 import time
 
 from gunicorn import util
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-DEFAULT_READ_TIMEOUT = 10.0
+from app.settings import Settings
 
 
 def read_timeout_from_env() -> float:
-    raw = os.environ.get("GUNICORN_REQUEST_READ_TIMEOUT", "").strip()
-    seconds = float(raw) if raw else DEFAULT_READ_TIMEOUT
-    if not seconds > 0:
-        raise ValueError(f"GUNICORN_REQUEST_READ_TIMEOUT must be a positive number of seconds, got {raw!r}")
-    return seconds
+    """GUNICORN_REQUEST_READ_TIMEOUT in seconds (app.settings.Settings.request_read_timeout)."""
+    return Settings.from_env().request_read_timeout
 
 
 class RequestTimedOut(TimeoutError):

@@ -187,8 +187,22 @@ def seen_to_uint8(x: np.ndarray) -> np.ndarray:
     return (x * 255.0 + 0.5).astype(np.uint8)  # rounded like the /predict preview
 
 
+def checked_row_images(seen: np.ndarray, original_png: bytes) -> np.ndarray:
+    """The seen image as contiguous uint8 (28, 28); ValueError for a wrong shape or an oversized original."""
+    seen = np.ascontiguousarray(seen, dtype=np.uint8)
+    if seen.shape != SEEN_SHAPE:
+        raise ValueError(f"seen image must be {SEEN_SHAPE} uint8, got {seen.shape}")
+    if len(original_png) > MAX_ORIGINAL_BYTES:
+        raise ValueError(f"original drawing is {len(original_png)} bytes, limit {MAX_ORIGINAL_BYTES}")
+    return seen
+
+
 class FeedbackStore:
     """One SQLite file of feedback rows; cheap to construct, safe to use from many processes."""
+
+    # SQL that differs between databases (app/feedback/postgres.py subclasses this store).
+    CREATED_AT = "created_at"
+    NO_ORIGINAL = "x''"
 
     def __init__(self, path: str | os.PathLike, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.path = Path(path)
@@ -223,11 +237,7 @@ class FeedbackStore:
         seen: np.ndarray, original_png: bytes,
     ) -> int:
         """Insert one row in one transaction; returns its id. StorageBusy if the lock never came."""
-        seen = np.ascontiguousarray(seen, dtype=np.uint8)
-        if seen.shape != SEEN_SHAPE:
-            raise ValueError(f"seen image must be {SEEN_SHAPE} uint8, got {seen.shape}")
-        if len(original_png) > MAX_ORIGINAL_BYTES:
-            raise ValueError(f"original drawing is {len(original_png)} bytes, limit {MAX_ORIGINAL_BYTES}")
+        seen = checked_row_images(seen, original_png)
         created_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         try:
             with self.connect() as conn, transaction(conn):
@@ -249,10 +259,10 @@ class FeedbackStore:
 
     def rows(self, with_original: bool = True) -> Iterator[FeedbackRow]:
         """Every row in id order (read in one snapshot)."""
-        original = "original" if with_original else "x''"
+        original = "original" if with_original else self.NO_ORIGINAL
         with self.connect() as conn:
             cur = conn.execute(
-                "SELECT id, created_at, label, predicted, confidence, model_version, seen,"
+                f"SELECT id, {self.CREATED_AT}, label, predicted, confidence, model_version, seen,"
                 f" {original} FROM feedback ORDER BY id"
             )
             for row in cur:

@@ -1,1 +1,1 @@
-"""HTTP routes (blueprints): the page, /predict, /feedback, the OpenAPI document."""
+"""HTTP routes (blueprints): the page, /predict and /predict/batch, /feedback, /healthz, /api/model, the OpenAPI document."""

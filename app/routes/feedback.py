@@ -5,6 +5,9 @@ The drawing goes through the same decoding and preprocessing as /predict, so the
 JSON error and nothing is stored; a stored row is whole (one transaction). A flood from one
 client is refused before this code runs (app/middleware/rate_limits.py, 429).
 
+With DIGIT_CANVAS_DATABASE_URL the rows go to the PostgreSQL database every server shares
+(app/feedback/postgres.py); while it cannot be reached the answer is 503 feedback_unavailable.
+
 A database locked by another process (a backup, an admin command) is waited for up to
 FEEDBACK_BUSY_TIMEOUT_MS, then the answer is 503 storage_busy with Retry-After and nothing is
 stored. Only one request per worker waits for the lock at a time; the others are told at once,
@@ -22,6 +25,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from app.routes.predict import image_to_model_input, rejection
 from app.imaging.decode import ImageRejected, decode_image, image_bytes_from_text
 from app.middleware.errors import ApiError, error_response
+from app.feedback.postgres import PostgresFeedbackStore, StorageUnavailable, open_feedback_store
 from app.feedback.store import (
     NOT_A_DIGIT, FeedbackStore, FeedbackStoreError, StorageBusy, encode_original, is_busy, seen_to_uint8,
 )
@@ -45,10 +49,11 @@ def init_app(app: Flask) -> None:
             app.logger.error("the feedback database cannot be opened: %s", exc)
 
 
-def feedback_store() -> FeedbackStore:
+def feedback_store() -> FeedbackStore | PostgresFeedbackStore:
     store = current_app.extensions.get("feedback_store")
-    if store is None:
-        store = FeedbackStore.in_folder(current_app.instance_path, current_app.config["FEEDBACK_BUSY_TIMEOUT_MS"])
+    if store is None:  # the shared PostgreSQL database if DIGIT_CANVAS_DATABASE_URL names one
+        store = open_feedback_store(current_app.instance_path, current_app.config["FEEDBACK_BUSY_TIMEOUT_MS"],
+                                    current_app.config.get("DATABASE_URL"))
         current_app.extensions["feedback_store"] = store
     return store
 
@@ -71,7 +76,10 @@ def post_feedback() -> tuple[dict[str, Any], int] | Response:
         if isinstance(exc, StorageBusy) or is_busy(exc):  # e.g. the first use's migration found it locked
             current_app.logger.warning("feedback not stored: %s", exc)
             return storage_busy()
-        current_app.logger.exception("could not store feedback")
+        if isinstance(exc, StorageUnavailable):  # the shared database is down: one line, not a traceback each
+            current_app.logger.warning("feedback not stored: %s", exc)
+        else:
+            current_app.logger.exception("could not store feedback")
         return error_response(503, "feedback_unavailable", "feedback cannot be stored right now; try later")
     finally:
         writer.release()

@@ -114,6 +114,9 @@ HEALTH = {
         "weights_ok": {"type": "boolean", "description": "false while the weights file on disk is refused "
                        "(missing, corrupt, unreadable); the last good model keeps serving"},
         "weights_error": {"type": ["string", "null"], "description": "why the file on disk is refused, or null"},
+        "registry_ok": {"type": "boolean", "description": "false while the shared model registry (the database) "
+                        "cannot be reached; the last good model keeps serving"},
+        "registry_error": {"type": ["string", "null"], "description": "why the registry is unreachable, or null"},
     },
 }
 

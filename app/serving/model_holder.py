@@ -11,7 +11,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from model.artifacts.card import card_path_for, read_card
 from model.artifacts.weights_file import ModelFileError
 from model.nn.calibration import calibrated_proba
 from model.nn.network import MLP
+
+if TYPE_CHECKING:
+    from app.serving.shared_registry import SharedRegistry
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +35,11 @@ class LoadedModel:
     card: dict[str, Any] | None = field(default=None, compare=False)
     path: Path | None = field(default=None, compare=False)  # the file it was loaded from
 
-    def predict_proba(self, vector: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities for one (784,) input: (10,), or (11,) when the file has a
-        "not a digit" output (model.nn.verdict reads both)."""
-        return calibrated_proba(self.network, vector)[0]
-
     def predict_proba_batch(self, vectors: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities (n, 10 or 11) for (n, 784) inputs, in one forward pass."""
+        """Calibrated probabilities (n, 10 or 11) for (n, 784) inputs, in one forward pass: the API's
+        one path (app.routes.predict.forward). One row runs as matrix-vector products
+        (model.nn.calibration.logits -> FullyConnectedLayer.forward_one); an 11th output is
+        "not a digit" (model.nn.verdict reads both)."""
         return calibrated_proba(self.network, vectors)
 
     def describe(self) -> dict[str, Any]:
@@ -79,7 +80,7 @@ class ModelHolder:
     make gunicorn halt every worker: /predict then answers 503 until a good file appears.
     """
 
-    def __init__(self, weights_path: str | Path, registry: ModelRegistry | None = None,
+    def __init__(self, weights_path: str | Path, registry: ModelRegistry | SharedRegistry | None = None,
                  check_interval: float = 1.0, on_reload: Callable[[str], None] | None = None) -> None:
         self.weights_path = Path(weights_path)
         self.registry = registry
@@ -100,7 +101,7 @@ class ModelHolder:
     def _on_disk(self) -> tuple:
         """The watched file's signature; the pointer is read only when its own signature changed."""
         if self.registry is not None:
-            pointer = file_signature(self.registry.pointer)
+            pointer = self.registry.pointer_signature()
             if pointer != self._pointer_signature:
                 self._pointer_signature = pointer
                 try:

@@ -124,16 +124,13 @@ class ModelRegistry:
 
     def activation_stack(self) -> list[str]:
         """Versions that were active, oldest first; the last one is active, rollback pops it."""
-        stack = [SHIPPED]
-        for event in self.history():
-            if event.get("action") == "promote":
-                stack.append(event["version"])
-            elif event.get("action") == "rollback" and len(stack) > 1:
-                stack.pop()
-        active = self.active_version()
-        if stack[-1] != active:  # pointer edited by hand: trust the pointer
-            stack.append(active)
-        return stack
+        return activation_stack(self.history(), self.active_version())
+
+    unreachable: str | None = None  # the folder is always there; SharedRegistry may lose its database
+
+    def pointer_signature(self) -> tuple[int, int, int, int] | None:
+        """What changes when the pointer is replaced (ModelHolder reads it again then)."""
+        return file_signature(self.pointer)
 
     # -- writing -----------------------------------------------------------
     @contextmanager
@@ -208,6 +205,19 @@ class ModelRegistry:
             fh.write(json.dumps(event) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
+
+
+def activation_stack(history: list[dict], active: str) -> list[str]:
+    """Versions that were active, oldest first, from the promote/rollback history and the pointer."""
+    stack = [SHIPPED]
+    for event in history:
+        if event.get("action") == "promote":
+            stack.append(event["version"])
+        elif event.get("action") == "rollback" and len(stack) > 1:
+            stack.pop()
+    if stack[-1] != active:  # pointer edited by hand: trust the pointer
+        stack.append(active)
+    return stack
 
 
 def _fsync_dir(path: Path) -> None:

@@ -92,7 +92,7 @@ def _json_floats(obj: Any) -> Any:
 def build_card(
     model: MLP, config: TrainConfig, history: dict[str, Any], *, version: str, created: dt.datetime,
     weights_sha256: str, command: str | None, data: dict[str, Any], test: dict[str, Any] | None,
-    validation: dict[str, Any] | None, blas_threads: int | None = None,
+    validation: dict[str, Any] | None, blas_threads: int | None = None, code: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The model card: what the model is, how it was made and how well it does."""
     kept = history["kept_epoch"]
@@ -117,6 +117,7 @@ def build_card(
         "curves": history["epochs"],
         "training_seconds": history["train_seconds"],
         "blas_threads": blas_threads,
+        "code": code,  # the git commit that trained it: figures reproduce bit for bit with that code
         "numpy_version": np.__version__,
     })
 

@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args, config = parse_training_argv(parser, argv)
+    args, config = parse_training_argv(parser, argv, trains=lambda args: args.kfold is not None)
     if args.kfold is not None:
         try:
             return run_kfold(args, config)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from model.nn.layers import softmax
+from model.nn.layers import log_sum_exp, softmax
 
 ECE_BINS = 15
 
@@ -26,30 +26,17 @@ def temperature_of(metadata: dict[str, Any]) -> float:
     return 1.0
 
 
-def logits(network: Any, x: np.ndarray, batch_size: int = 8192) -> np.ndarray:
-    """The network's raw outputs (n, classes) for (n, 784) or (784,) inputs."""
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim == 1:
-        x = x[None, :]
-    if len(x) == 1:  # one drawing: the matrix-vector path of MLP.predict_proba
-        return network.forward(x[0], train=False)[None, :]
-    return np.concatenate([network.forward(x[i : i + batch_size], train=False)
-                           for i in range(0, len(x), batch_size)])
-
-
 def calibrated_proba(network: Any, x: np.ndarray) -> np.ndarray:
     """softmax(logits / T) with the file's own temperature: (n, classes), each row sums to 1."""
-    z = logits(network, x)
+    z = network.logits(x)
     t = temperature_of(network.metadata)
     return softmax(z / np.float32(t) if t != 1.0 else z)
 
 
 def nll(z: np.ndarray, labels: np.ndarray, t: float) -> float:
     """Mean negative log-likelihood of the labels under softmax(z / t)."""
-    s = z.astype(np.float64) / t
-    s -= s.max(axis=1, keepdims=True)
-    log_norm = np.log(np.exp(s).sum(axis=1))
-    return float(np.mean(log_norm - s[np.arange(len(labels)), labels]))
+    shifted, _, _, log_norm = log_sum_exp(z.astype(np.float64) / t)
+    return float(np.mean(log_norm - shifted[np.arange(len(labels)), labels]))
 
 
 def fit_temperature(z: np.ndarray, labels: np.ndarray) -> float:

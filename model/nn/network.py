@@ -114,20 +114,26 @@ class MLP:
         return [(p, g) for layer in self.layers for p, g in zip(layer.params, layer.grads)]
 
     # -- inference ---------------------------------------------------------
-    def predict_proba(self, x: np.ndarray, batch_size: int = 8192) -> np.ndarray:
-        """Class probabilities (n, num_classes); accepts (784,) or (n, 784)."""
+    def logits(self, x: np.ndarray, batch_size: int = 8192) -> np.ndarray:
+        """Raw outputs (n, num_classes) in inference mode; accepts (784,) or (n, 784).
+
+        The one inference forward pass (predict_proba and the calibrated probabilities use it).
+        """
         x = np.asarray(x, dtype=self.dense[0].W.dtype)
         if x.ndim == 1:
             x = x[None, :]
         if x.ndim != 2 or x.shape[1] != self.spec["input_size"]:
             raise ValueError(f"expected input of shape (n, {self.spec['input_size']}), got {x.shape}")
         if len(x) == 1:  # one drawing: matrix-vector products (about 10% faster than 1-row matmuls)
-            return softmax(self.forward(x[0], train=False)[None, :])
+            return self.forward(x[0], train=False)[None, :]
         if len(x) <= batch_size:
-            return softmax(self.forward(x, train=False))
-        return np.concatenate(
-            [softmax(self.forward(x[i : i + batch_size], train=False)) for i in range(0, len(x), batch_size)]
-        )
+            return self.forward(x, train=False)
+        return np.concatenate([self.forward(x[i : i + batch_size], train=False)
+                               for i in range(0, len(x), batch_size)])
+
+    def predict_proba(self, x: np.ndarray, batch_size: int = 8192) -> np.ndarray:
+        """Class probabilities (n, num_classes); accepts (784,) or (n, 784)."""
+        return softmax(self.logits(x, batch_size))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.predict_proba(x).argmax(axis=1)

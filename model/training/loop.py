@@ -26,6 +26,7 @@ from model.nn.optim import Adam, SGD, make_schedule
 from model.training import blas
 from model.training.config import TrainConfig, augment_config
 from model.training.progress import ProgressBar, SilentProgress, TrainingProgress
+from model.training.provenance import code_revision
 
 # Distinct random streams derived from the one seed, so changing e.g. the
 # validation split never changes the initial weights.
@@ -271,7 +272,7 @@ def train_and_save(
         "config": config, "history": history, "command": command,
         "data": data_description(mnist, config, split, test_x, test_y, extra_size),
         "test": strip_arrays(classification_report(model, test_x, test_y)), "validation": validation,
-        "blas_threads": blas.current_threads(),
+        "blas_threads": blas.current_threads(), "code": code_revision(),
     }, Path(out))
     return model, card
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from model.nn.network import ACTIVATIONS
 from model.nn.optim import SCHEDULES
 from model.training import blas
 from model.training.config import DEFAULT_LR, QUICK, TrainConfig, parse_hidden
+
+if TYPE_CHECKING:
+    from model.data.mnist import Mnist
 
 DEFAULT_OUT = Path("weights/mlp.npz")
 # QUICK as argparse defaults: its "no augmentation" is the flag value "off".
@@ -59,7 +62,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--cache-dir", default=None, help="MNIST cache folder (default: ~/.cache/digit-canvas)")
     parser.add_argument("--threads", type=int, default=None,
                         help="BLAS threads; None: every core, one less when augmenting "
-                             "(set before NumPy loads)")
+                             "(applied after parsing, through threadpoolctl)")
     parser.add_argument("--quick", action="store_true",
                         help="preset that reaches 98%% in well under a minute: "
                              + ", ".join(f"{k}={v}" for k, v in QUICK.items()))
@@ -112,12 +115,16 @@ AUGMENT_FLAGS = (
 )
 
 
-def parse_training_argv(parser: argparse.ArgumentParser, argv: Sequence[str]) -> tuple[argparse.Namespace, TrainConfig]:
+def parse_training_argv(
+    parser: argparse.ArgumentParser, argv: Sequence[str],
+    trains: Callable[[argparse.Namespace], bool] = lambda args: True,
+) -> tuple[argparse.Namespace, TrainConfig]:
     """Parse a training command line into its namespace and its validated TrainConfig.
 
     --quick sets QUICK_DEFAULTS on ``parser`` first (explicit flags still win); a value out of
     range ends the program through ``parser.error`` (exit 2, the message says which); --threads
-    (or its default) is applied to BLAS here, the one place, via ``blas.set_threads``.
+    (or its default) is applied to BLAS here, the one place, via ``blas.set_threads``: one core
+    is left to the augmentation thread when the run ``trains`` with augmentation.
     """
     argv = list(argv)
     if "--quick" in argv:
@@ -127,11 +134,12 @@ def parse_training_argv(parser: argparse.ArgumentParser, argv: Sequence[str]) ->
         config = config_from_args(args)
     except ValueError as exc:
         parser.error(str(exc))
-    blas.set_threads(args.threads, augmenting=config.augment is not None)
+    blas.set_threads(args.threads, augmenting=trains(args) and config.augment is not None)
     return args, config
 
 
-def load_data(args: argparse.Namespace):
+def load_data(args: argparse.Namespace) -> "Mnist":
+    """MNIST for a command line (--mnist-dir, --cache-dir); unavailable: the reasons on stderr, exit 2."""
     from model.data.mnist import MnistUnavailable, load_mnist
 
     try:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.browser.chromium import launch
-from tests.browser.drawing import DIGITS, draw_and_wait, draw_with_mouse, draw_with_touch
-from tests.live_server import REPO, LiveServer
+from testkit.chromium import launch
+from testkit.browser_drawing import DIGITS, draw_and_wait, draw_with_mouse, draw_with_touch
+from testkit.live_server import REPO, LiveServer
 
 SHOTS = [
     # name, context options, digit, how it is drawn, whole page or just the screen

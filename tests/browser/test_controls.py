@@ -4,7 +4,7 @@ import contextlib
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Route, expect
 
-from tests.browser.drawing import DIGITS, draw_and_wait, draw_with_mouse, is_predict
+from testkit.browser_drawing import DIGITS, draw_and_wait, draw_with_mouse, is_predict
 from tests.browser.page_state import assert_shows, ink_pixels, pad_pixels, read_bars
 
 TOP_BAR = [[(0.30, 0.18), (0.52, 0.16)]]  # turns the "1" into a "7"-like shape

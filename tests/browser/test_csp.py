@@ -5,8 +5,8 @@ from playwright.sync_api import Browser, expect
 
 from app.middleware.security_headers import CONTENT_SECURITY_POLICY
 from tests.browser.contexts import DESKTOP
-from tests.browser.drawing import DIGITS, draw_and_wait
-from tests.live_server import LiveServer
+from testkit.browser_drawing import DIGITS, draw_and_wait
+from testkit.live_server import LiveServer
 
 RECORD_VIOLATIONS = """
 window.cspViolations = [];

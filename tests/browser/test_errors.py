@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.contexts import DESKTOP, open_page
-from tests.browser.drawing import DIGITS, draw_and_wait, draw_with_mouse
-from tests.live_server import LiveServer
+from testkit.browser_drawing import DIGITS, draw_and_wait, draw_with_mouse
+from testkit.live_server import LiveServer
 
 NOT_AN_IMAGE = json.dumps({"image": "data:image/png;base64,bm90IGFuIGltYWdl"})
 

@@ -10,8 +10,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from app.feedback.store import FeedbackStore
 from tests.browser.contexts import DESKTOP, open_page
-from tests.browser.drawing import DIGITS, draw_and_wait
-from tests.live_server import LiveServer
+from testkit.browser_drawing import DIGITS, draw_and_wait
+from testkit.live_server import LiveServer
 
 
 @pytest.fixture

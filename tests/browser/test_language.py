@@ -2,8 +2,8 @@
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.contexts import DESKTOP, open_page
-from tests.browser.drawing import DIGITS, draw_and_wait
-from tests.live_server import LiveServer
+from testkit.browser_drawing import DIGITS, draw_and_wait
+from testkit.live_server import LiveServer
 
 
 def test_switching_language_changes_the_text_and_is_remembered(page: Page) -> None:

@@ -2,7 +2,7 @@
 from playwright.sync_api import Page, expect
 
 from app.feedback.store import NOT_A_DIGIT
-from tests.browser.drawing import draw_and_wait
+from testkit.browser_drawing import draw_and_wait
 from tests.browser.page_state import assert_shows
 from tests.browser.test_feedback import feedback_page, instance, stored_rows  # noqa: F401  (fixtures)
 

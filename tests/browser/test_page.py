@@ -3,8 +3,8 @@ import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.browser.contexts import DESKTOP, open_page
-from tests.browser.drawing import DIGITS, draw_and_wait, draw_with_mouse
-from tests.live_server import LiveServer
+from testkit.browser_drawing import DIGITS, draw_and_wait, draw_with_mouse
+from testkit.live_server import LiveServer
 from tests.browser.page_state import assert_shows
 
 STRICT_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

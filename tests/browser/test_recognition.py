@@ -2,7 +2,7 @@
 import pytest
 from playwright.sync_api import Page
 
-from tests.browser.drawing import DIGITS, draw_and_wait, draw_with_touch
+from testkit.browser_drawing import DIGITS, draw_and_wait, draw_with_touch
 from tests.browser.page_state import assert_shows, is_inked
 
 

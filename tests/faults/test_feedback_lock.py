@@ -14,16 +14,16 @@ import pytest
 
 from app import create_app
 from app.feedback.store import DB_FILENAME
-from tests.app.drawings import canvas_png
-from tests.app.openapi_check import assert_matches_openapi
-from tests.faults.conftest import DRAWING, Load, fault_server, feedback, post_feedback, stored_markers
-from tests.live_server import REPO, WEIGHTS, LiveServer
+from testkit.drawings import canvas_png
+from tests.support.openapi_check import assert_matches_openapi
+from tests.support.faults import DRAWING, Load, fault_server, feedback, post_feedback, stored_markers
+from testkit.live_server import REPO, WEIGHTS, LiveServer
 
 class Locker:
-    """`python -m tests.faults.db_locker`: holds BEGIN EXCLUSIVE for `seconds` in its own process."""
+    """`python -m tests.support.db_locker`: holds BEGIN EXCLUSIVE for `seconds` in its own process."""
 
     def __init__(self, db, seconds: float) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "tests.faults.db_locker", str(db), str(seconds)],
+        self.process = subprocess.Popen([sys.executable, "-m", "tests.support.db_locker", str(db), str(seconds)],
                                         cwd=REPO, stdout=subprocess.PIPE, text=True)
         word, at = self.process.stdout.readline().split()
         assert word == "locked", word

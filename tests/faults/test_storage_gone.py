@@ -10,9 +10,9 @@ import sqlite3
 import pytest
 
 from app.feedback.store import DB_FILENAME
-from tests.app.drawings import canvas_png
-from tests.app.openapi_check import assert_matches_openapi
-from tests.faults.conftest import Load, fault_server, post_feedback, stored_markers
+from testkit.drawings import canvas_png
+from tests.support.openapi_check import assert_matches_openapi
+from tests.support.faults import Load, fault_server, post_feedback, stored_markers
 
 
 def backup(db, to) -> None:

@@ -11,8 +11,9 @@ import pytest
 from app import create_app
 from app.serving.model_holder import ModelHolder
 from app.serving.model_registry import ModelRegistry
-from tests.app.openapi_check import assert_matches_openapi
-from tests.faults.conftest import DRAWING, REFUSAL, model_bytes, overwrite_in_place, save_model
+from tests.support.openapi_check import assert_matches_openapi
+from tests.support.faults import DRAWING, REFUSAL, overwrite_in_place
+from tests.support.models import model_bytes, save_model
 
 @pytest.fixture
 def results():

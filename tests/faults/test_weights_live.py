@@ -8,10 +8,9 @@ import re
 
 import pytest
 
-from tests.app.drawings import canvas_png
-from tests.faults.conftest import (
-    REFUSAL, Load, every_worker, fault_server, model_bytes, overwrite_in_place, save_model,
-)
+from testkit.drawings import canvas_png
+from tests.support.faults import REFUSAL, Load, every_worker, fault_server, overwrite_in_place
+from tests.support.models import model_bytes, save_model
 
 def serving(version: str):
     return lambda health: health["model"] == version and health["weights_ok"]

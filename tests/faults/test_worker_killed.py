@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.drawings import canvas_png
-from tests.faults.conftest import Load, every_worker, fault_server, healthz, save_model, wait_for
+from testkit.drawings import canvas_png
+from tests.support.faults import Load, every_worker, fault_server, healthz, wait_for
+from tests.support.models import save_model
 
 CONNECTION_ERRORS = ("RemoteDisconnected", "ConnectionResetError", "BrokenPipeError", "ConnectionAbortedError",
                      "IncompleteRead")

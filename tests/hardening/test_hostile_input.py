@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.app.drawings import data_url, encode, png_claiming_size, stroke_mask, styled, webp_claiming_size
-from tests.app.openapi_check import assert_matches_openapi
-from tests.hardening.conftest import (
+from testkit.drawings import data_url, encode, png_claiming_size, stroke_mask, styled, webp_claiming_size
+from tests.support.openapi_check import assert_matches_openapi
+from tests.support.raw_http import (
     HANG,
     READ_TIMEOUT,
     assert_alive,

@@ -3,8 +3,8 @@ import json
 
 from app import create_app
 from app.middleware.json_limits import MAX_JSON_DEPTH, json_depth
-from tests.app.drawings import canvas_png, data_url
-from tests.live_server import WEIGHTS
+from testkit.drawings import canvas_png, data_url
+from testkit.live_server import WEIGHTS
 
 
 def nested(depth: int) -> str:

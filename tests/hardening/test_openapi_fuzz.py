@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from app.routes.openapi import build_openapi
-from tests.hardening.conftest import HANG, assert_alive
+from tests.support.raw_http import HANG, assert_alive
 
 MAX_EXAMPLES = 30
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

@@ -12,10 +12,10 @@ from flask import Flask
 from app import create_app
 from app.settings import DEFAULT_FEEDBACK_LIMIT, DEFAULT_PREDICT_LIMIT, settings_from_env
 from app.middleware.rate_limits import client_key
-from tests.app.drawings import canvas_png, data_url
-from tests.app.openapi_check import assert_matches_openapi
-from tests.hardening.conftest import HANG
-from tests.live_server import WEIGHTS, LiveServer
+from testkit.drawings import canvas_png, data_url
+from tests.support.openapi_check import assert_matches_openapi
+from tests.support.raw_http import HANG
+from testkit.live_server import WEIGHTS, LiveServer
 
 PNG = canvas_png("one")
 

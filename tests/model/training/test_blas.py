@@ -75,3 +75,14 @@ def test_importing_the_cli_package_stops_idle_spinning_unless_the_operator_set_i
     blas_env.setenv(SPIN_ENV_VAR, "28")
     blas.prepare_environment()
     assert os.environ[SPIN_ENV_VAR] == "28"
+
+
+def test_evaluating_weights_keeps_every_core_and_kfold_leaves_one_to_augmentation(blas_env) -> None:
+    from model.cli.evaluate import build_parser as evaluate_parser
+
+    parse_training_argv(evaluate_parser(), ["weights/mlp.npz"], trains=lambda args: args.kfold is not None)
+    assert blas_threads() == default_threads()
+    for var in THREAD_ENV_VARS:  # a fresh process: no count in the environment yet
+        blas_env.delenv(var)
+    parse_training_argv(evaluate_parser(), ["--kfold", "3"], trains=lambda args: args.kfold is not None)
+    assert blas_threads() == max(1, default_threads() - 1)

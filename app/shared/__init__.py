@@ -1,0 +1,1 @@
+"""Stores several app servers share (PostgreSQL)."""
