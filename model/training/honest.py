@@ -25,7 +25,7 @@ import numpy as np
 
 from model.artifacts.card import save_model_and_card, strip_arrays
 from model.data import honest
-from model.nn.calibration import ECE_BINS, fit_temperature, logits, reliability
+from model.nn.calibration import ECE_BINS, fit_temperature, reliability
 from model.nn.layers import softmax
 from model.nn.metrics import classification_report
 from model.nn.network import MLP
@@ -75,11 +75,11 @@ def build_split(mnist: Any, config: Any, sizes: dict[str, int]) -> tuple[Split, 
 def calibrate(model: MLP, val_x: np.ndarray, val_y: np.ndarray) -> float:
     """Temperature over the 10 digit outputs, fitted on the validation digits."""
     digits = val_y < 10
-    return fit_temperature(logits(model, val_x[digits])[:, :10], val_y[digits])
+    return fit_temperature(model.logits(val_x[digits])[:, :10], val_y[digits])
 
 
 def outputs(model: MLP, x: np.ndarray, temperature: float) -> np.ndarray:
-    return softmax(logits(model, x) / np.float32(temperature))
+    return softmax(model.logits(x) / np.float32(temperature))
 
 
 def honesty_report(model: MLP, temperature: float, sets: dict[str, honest.DrawnSet]) -> dict[str, Any]:
@@ -139,7 +139,7 @@ def train_and_save_honest(config: TrainConfig, mnist: Any, out: str | Path, *, s
     test_x, test_y = as_features(mnist.test_images), mnist.test_labels.astype(np.intp)
     report = honesty_report(model, temperature, held_out_sets(mnist, test_x, test_y))
     val_digits = split.val_y < 10
-    val_z = logits(model, split.val_x[val_digits])[:, :10]
+    val_z = model.logits(split.val_x[val_digits])[:, :10]
     val_right = val_z.argmax(axis=1) == split.val_y[val_digits]
     calibration = {
         "method": "temperature scaling of the 10 digit logits, fitted on the validation split's digits",
