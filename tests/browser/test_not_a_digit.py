@@ -27,3 +27,12 @@ def test_a_line_across_the_pad_is_not_a_digit_and_n_stores_it_as_one(feedback_pa
     expect(page.locator("#feedback-status")).to_have_text("Thanks! Kept as “not a digit”: the network will learn from it.")
     [row] = stored_rows(instance)
     assert row.label == NOT_A_DIGIT and row.predicted == prediction["digit"]
+
+
+def test_a_triangle_and_a_letter_are_not_digits(page: Page) -> None:
+    for strokes in (TRIANGLE, LETTER_A):
+        prediction = draw_and_wait(page, strokes).json()
+        assert prediction["verdict"] == "not_a_digit", prediction
+        assert_shows(page, prediction)
+        expect(page.locator("#not-a-digit")).to_be_visible()
+        page.locator("#clear").click()
