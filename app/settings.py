@@ -36,6 +36,7 @@ DEFAULT_PORT = 8000
 DEFAULT_GUNICORN_THREADS = 2
 DEFAULT_GUNICORN_MAX_REQUESTS = 50000
 DEFAULT_READ_TIMEOUT = 10.0  # seconds a request may take to arrive (app/deploy/gunicorn_worker.py)
+DEFAULT_WORKER_CONNECTIONS = 200  # open connections per worker, slow ones included (docs/operator.md)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Settings:
     threads: int = DEFAULT_GUNICORN_THREADS
     max_requests: int = DEFAULT_GUNICORN_MAX_REQUESTS
     request_read_timeout: float = DEFAULT_READ_TIMEOUT
+    worker_connections: int = DEFAULT_WORKER_CONNECTIONS  # GUNICORN_WORKER_CONNECTIONS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -92,6 +94,7 @@ class Settings:
             threads=positive_int(env, "GUNICORN_THREADS", DEFAULT_GUNICORN_THREADS),
             max_requests=positive_int(env, "GUNICORN_MAX_REQUESTS", DEFAULT_GUNICORN_MAX_REQUESTS),
             request_read_timeout=positive_float(env, "GUNICORN_REQUEST_READ_TIMEOUT", DEFAULT_READ_TIMEOUT),
+            worker_connections=positive_int(env, "GUNICORN_WORKER_CONNECTIONS", DEFAULT_WORKER_CONNECTIONS),
         )
 
     @property

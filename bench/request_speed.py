@@ -164,6 +164,17 @@ def server_pids(master: int) -> list[int]:
     return [master, *map(int, children)]
 
 
+def stop_process(proc: subprocess.Popen) -> None:
+    """SIGTERM to a server we started (gunicorn stops its workers), SIGKILL to its group if it hangs."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 class Server:
     """gunicorn started with the `make run` command line; stopped by PID."""
 
@@ -200,13 +211,7 @@ class Server:
         raise SystemExit("gunicorn did not start within 30 s")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_process(self.proc)
         self.log.close()
         if self.proc.returncode == 0:
             os.unlink(self.log.name)  # kept only when something went wrong

@@ -7,6 +7,7 @@
     python -m app.admin models list                trained versions and which one is served
     python -m app.admin models promote VERSION     serve VERSION (workers pick it up within ~1 s)
     python -m app.admin models rollback            serve the version that was served before
+    python -m app.admin report [--out DIR]         the /model page's figures (SVG) and a summary, as files
 
 Everything lives in the instance folder (--instance, env DIGIT_CANVAS_INSTANCE, default
 instance/ in the repository, as for the app): feedback.sqlite3 and models/. The shipped weights
@@ -37,6 +38,7 @@ from app.admin.retrain import (
     retrain_config,
     run_retrain,
 )
+from app.admin.report import cmd_report
 from app.admin.text_table import format_table
 from app.settings import Settings, resolve_path
 from model.artifacts.weights_file import ModelFileError
@@ -314,6 +316,15 @@ def models_promote(ctx: click.Context, version: str, note: str | None) -> int:
 @click.pass_context
 def models_rollback(ctx: click.Context, note: str | None) -> int:
     return _run(ctx, cmd_models_rollback, note=note)
+
+
+@cli.command("report", help="write the figures of the /model page (loss, accuracy, confusion, per-digit "
+                             "accuracy, reliability when calibrated; SVG) and summary.txt into OUT")
+@click.option("--version", default=None, help="the version to report on (default: the one being served)")
+@click.option("--out", type=PATH, default=Path("model-report"), show_default=True, help="folder to write")
+@click.pass_context
+def report(ctx: click.Context, version: str | None, out: Path) -> int:
+    return _run(ctx, lambda args: cmd_report(args, open_registry(args)), version=version, out=out)
 
 
 @cli.command("retrain", add_help_option=False,

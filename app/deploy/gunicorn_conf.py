@@ -29,6 +29,10 @@ workers = SETTINGS.workers
 # slow or stalled clients cannot hold every thread (app/deploy/gunicorn_worker.py, docs/operator.md).
 worker_class = "app.deploy.gunicorn_worker.DeadlineThreadWorker"
 threads = SETTINGS.threads
+# Open connections per worker. Slow clients cost no thread (the event loop buffers each request,
+# at most 1 MB of it), so this is the number of slow clients a worker rides out before new
+# connections queue in the listen backlog; it also bounds that buffer memory (200 MB per worker).
+worker_connections = SETTINGS.worker_connections
 keepalive = 5
 timeout = 30  # a worker whose main loop is stuck this long (e.g. a runaway request) is restarted
 graceful_timeout = 10

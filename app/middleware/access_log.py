@@ -11,9 +11,9 @@ import json
 import logging
 import time
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Request, Response, current_app, g, request
 
-from app.middleware.metrics import Metrics, served_version
+from app.middleware.metrics import served_version
 from app.middleware.request_id import request_id
 
 log = logging.getLogger("app.access")
@@ -29,38 +29,38 @@ def start_timer() -> None:
 
 
 def finish_request(response: Response) -> Response:
-    started = g.get("request_started")
+    # Flask's request/g/current_app are proxies (about 1.5 us a look-up): each is resolved once here.
+    req, ctx_g, app = request._get_current_object(), g._get_current_object(), current_app._get_current_object()
+    started = ctx_g.get("request_started")
     seconds = time.perf_counter() - started if started is not None else 0.0
-    endpoint = request.url_rule.rule if request.url_rule is not None else UNMATCHED
-    model_version = served_version(current_app.extensions["model_holder"])
-    record_metrics(current_app.extensions["metrics"], endpoint, response.status_code, seconds, model_version)
+    endpoint = req.url_rule.rule if req.url_rule is not None else UNMATCHED
+    model_version = served_version(app.extensions["model_holder"])
+    status = response.status_code
+    metrics = app.extensions["metrics"]
+    method = req.method if req.method in KNOWN_METHODS else "other"
+    metrics.child(metrics.requests, endpoint, method, str(status)).inc()
+    metrics.child(metrics.latency, endpoint).observe(seconds)
+    metrics.serving(model_version)
+    error_code = ctx_g.get("error_code")
+    if error_code is not None and 400 <= status < 500 and is_input_route(req):
+        metrics.rejected.labels(error_code).inc()  # not cached: a code can be any string a view chose
     if log.isEnabledFor(logging.INFO):
         log.info(json.dumps({
-            "method": request.method,
-            "path": request.path[:MAX_LOGGED_PATH],
-            "status": response.status_code,
+            "method": req.method,
+            "path": req.path[:MAX_LOGGED_PATH],
+            "status": status,
             "latency_ms": round(seconds * 1000, 3),
             "request_id": request_id(),
             "model": model_version,
             "bytes": response.content_length,
-            "remote_addr": request.remote_addr,
+            "remote_addr": req.remote_addr,
         }))
     return response
 
 
-def record_metrics(metrics: Metrics, endpoint: str, status: int, seconds: float, model_version: str | None) -> None:
-    method = request.method if request.method in KNOWN_METHODS else "other"
-    metrics.requests.labels(endpoint, method, str(status)).inc()
-    metrics.latency.labels(endpoint).observe(seconds)
-    metrics.serving(model_version)
-    error_code = g.get("error_code")
-    if error_code is not None and 400 <= status < 500 and is_input_route():
-        metrics.rejected.labels(error_code).inc()
-
-
-def is_input_route() -> bool:
+def is_input_route(req: Request) -> bool:
     """POST /predict, /feedback (and any other POST route of those blueprints)."""
-    return request.method == "POST" and request.blueprint in INPUT_BLUEPRINTS
+    return req.method == "POST" and req.blueprint in INPUT_BLUEPRINTS
 
 
 def init_app(app: Flask) -> None:

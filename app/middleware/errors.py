@@ -7,6 +7,7 @@ import time
 from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 
+from app.middleware.body_guard import MalformedBody
 from app.middleware.request_id import request_id
 
 # Stable machine-readable codes for the HTTP errors Werkzeug raises by itself.
@@ -84,7 +85,9 @@ def handle_incomplete_body(exc: Exception) -> Response:
     Werkzeug turns a failed read into ClientDisconnected (the socket error as its context);
     a chunked body is read without Werkzeug's wrapper, so its timeout arrives as it is.
     """
-    cause = exc if isinstance(exc, TimeoutError) else exc.__context__
+    cause = exc if isinstance(exc, (TimeoutError, MalformedBody)) else exc.__context__
+    if isinstance(cause, MalformedBody):  # a broken chunked framing (app/middleware/body_guard.py)
+        return error_response(400, "malformed_body", str(cause))
     if isinstance(cause, TimeoutError):
         return error_response(408, "request_timeout", "the request body did not arrive in time")
     return error_response(400, "incomplete_body", "the request body ended before its announced length")
@@ -101,4 +104,5 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ClientDisconnected, handle_incomplete_body)
     app.register_error_handler(TimeoutError, handle_incomplete_body)
+    app.register_error_handler(MalformedBody, handle_incomplete_body)  # read outside Werkzeug's wrapper
     app.register_error_handler(Exception, handle_unexpected)

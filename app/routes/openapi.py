@@ -6,6 +6,7 @@ from typing import Any
 from app.settings import MAX_BATCH_IMAGES
 from app.imaging.decode import ACCEPTED_NAMES
 from app.middleware.rate_limits import IMAGES_PER_UNIT
+from app.routes.explain_schema import EXPLANATION, explain_path
 from model.nn.verdict import CANDIDATE_MASS, MAX_CANDIDATES, NOT_DIGIT_MIN, NO_REJECT_OUTPUT_MIN, SURE_MIN, VERDICTS
 
 VERDICT_TEXT = (
@@ -191,6 +192,15 @@ UNAVAILABLE = error_response("This worker has no model to serve (code model_unav
 
 
 def build_openapi() -> dict[str, Any]:
+    doc = build_core_openapi()
+    doc["paths"]["/explain"] = explain_path(doc["paths"]["/predict"]["post"])
+    doc["paths"]["/model"] = {"get": {"summary": "A page about the served model (curves, confusion, versions)",
+                                      "responses": {"200": {"description": "HTML page", "content": {"text/html": {}}}}}}
+    doc["components"]["schemas"]["Explanation"] = EXPLANATION
+    return doc
+
+
+def build_core_openapi() -> dict[str, Any]:
     binary = {"schema": {"type": "string", "format": "binary"}}
     return {
         "openapi": "3.1.0",

@@ -67,15 +67,17 @@ def forward(model: LoadedModel, inputs: list[ModelInput]) -> np.ndarray:
     return model.predict_proba_batch(x)
 
 
-def prediction(probabilities: np.ndarray, model_input: ModelInput, version: str) -> dict[str, Any]:
+def prediction(probabilities: np.ndarray, model_input: ModelInput, version: str, count: bool = True) -> dict[str, Any]:
     """The answer for one image, from the model's calibrated outputs (10, or 11 with "not a digit").
 
     ``probabilities`` are the 10 digits' renormalised in float64 so that they sum to 1;
     ``verdict`` (and ``candidates`` when unsure) come from model.nn.verdict, the one rule
-    every answering route and bench/honesty.py share.
+    every answering route and bench/honesty.py share. ``count``: add it to the predictions-by-digit
+    metric (an explanation of a drawing is not a new prediction).
     """
     verdict = decide(probabilities[None, :], model_input.vector[None, :])[0]
-    count_prediction(verdict.digit)
+    if count:
+        count_prediction(verdict.digit)
     answer: dict[str, Any] = {
         "digit": verdict.digit,
         "probabilities": verdict.probabilities.tolist(),

@@ -2,6 +2,9 @@
 
 ``... --kfold K [training flags]``: K-fold cross-validation of a configuration on the
 60,000 training images instead (model.training.evaluation does the work).
+
+``... --inspect IMAGE [--target D] [--steps N] [--heatmap OUT.png]``: why the model reads one
+image as it does (model.cli.inspect).
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from typing import Sequence
 from model.artifacts import weights_file
 from model.artifacts.card import strip_arrays
 from model.artifacts.weights_file import ModelFileError
+from model.cli.inspect import add_inspect_arguments, run_inspect
 from model.nn.metrics import classification_report
 from model.training.config import TrainConfig
 from model.training.evaluation import confident_errors, cross_validate, format_report, save_error_images
@@ -66,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--kfold", type=int, metavar="K",
                         help="cross-validate the training configuration given by the training flags instead")
     parser.add_argument("--quiet", action="store_true", help="no training progress output (--kfold)")
+    add_inspect_arguments(parser)
     add_training_arguments(parser)
     return parser
 
@@ -74,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args, config = parse_training_argv(parser, argv, trains=lambda args: args.kfold is not None)
+    if args.inspect is not None:
+        return run_inspect(args)
     if args.kfold is not None:
         try:
             return run_kfold(args, config)

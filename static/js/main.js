@@ -1,5 +1,6 @@
 // Wires the page together: pad -> predictor -> result view, buttons, shortcuts, language.
 import { DOT_EXTENT, DrawingPad } from './pad.js';
+import { ExplainPanel } from './explain.js';
 import { FeedbackPanel, NOT_A_DIGIT } from './feedback.js';
 import { Predictor } from './predictor.js';
 import { ResultView } from './results.js';
@@ -25,6 +26,7 @@ const startLanguage = initialLanguage(storage, navigator.languages || [navigator
 let t = translator(startLanguage);
 const view = new ResultView($('result'), t);
 const feedback = new FeedbackPanel($('feedback'), t);
+const why = new ExplainPanel($('why'), { toggle: $('why-toggle'), bars: $('bars'), pad: canvas, t });
 let sentImage = null; // the drawing of the newest /predict request: the answer is about it
 
 const predictor = new Predictor({
@@ -32,10 +34,12 @@ const predictor = new Predictor({
   onResult: (prediction) => {
     view.showResult(prediction);
     feedback.offer(prediction, sentImage);
+    why.offer(prediction, sentImage);
   },
   onError: (error) => {
     view.showError(error);
     feedback.withdraw();
+    why.withdraw();
   },
 });
 
@@ -43,6 +47,7 @@ const pad = new DrawingPad(canvas, {
   onChange: updateControls,
   onStrokeEnd: () => {
     feedback.withdraw();
+    why.withdraw();
     predictDrawing();
   },
 });
@@ -69,6 +74,7 @@ function updateControls() {
 function undo() {
   if (!pad.undo()) return;
   feedback.withdraw();
+  why.withdraw();
   if (pad.isEmpty) {
     predictor.cancel();
     view.showEmpty();
@@ -81,6 +87,7 @@ function clear() {
   pad.clear();
   predictor.cancel();
   feedback.withdraw();
+  why.withdraw();
   view.showEmpty();
 }
 
@@ -90,6 +97,7 @@ function setLanguage(lang) {
   translatePage(document, t);
   view.setTranslator(t);
   feedback.setTranslator(t);
+  why.setTranslator(t);
 }
 
 undoButton.addEventListener('click', undo);
