@@ -78,6 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app.routes import explain as explain_api
     from app.routes import feedback as feedback_api
     from app.routes import model_page
+    from app.routes import number as number_api
     from app.routes import pages
     from app.routes import predict as api
 
@@ -86,6 +87,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(explain_api.bp)
     app.register_blueprint(model_page.bp)
+    app.register_blueprint(number_api.bp)
     feedback_api.init_app(app)
     rate_limits.init_app(app)  # after the limited routes are registered
     app.cli.add_command(admin_command)  # lazy: see admin_command

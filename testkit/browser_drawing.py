@@ -71,18 +71,18 @@ def is_predict(message: Request | Response) -> bool:
     return request.url.endswith("/predict") and request.method == "POST"
 
 
-def draw_and_wait(page: Page, strokes: list[Stroke], draw=draw_with_mouse) -> Response:
+def draw_and_wait(page: Page, strokes: list[Stroke], draw=draw_with_mouse, answers=is_predict) -> Response:
     """Draws, then waits until the page has shown the answer to the last stroke; returns the
-    last /predict response seen by then."""
+    last response seen by then of the requests ``answers`` picks (POST /predict)."""
     responses: list[Response] = []
 
     def keep(response: Response) -> None:
-        if is_predict(response):
+        if answers(response):
             responses.append(response)
 
     page.on("response", keep)
     try:
-        with page.expect_response(is_predict):
+        with page.expect_response(answers):
             draw(page, strokes)
         expect(page.locator("#result")).not_to_have_attribute("data-state", "pending")
     finally:

@@ -1,4 +1,5 @@
-"""Per-client rate limits on POST /predict (and /predict/batch, per image) and POST /feedback (Flask-Limiter).
+"""Per-client rate limits on POST /predict (and /predict/batch, per image; /predict/number, per digit) and
+POST /feedback (Flask-Limiter).
 
 Limits are counted per client address in memory by default (``memory://``): nothing about a
 client is ever written to disk, and each gunicorn worker counts on its own, so with W workers
@@ -23,7 +24,7 @@ import math
 import time
 from typing import Callable, Sequence
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter, RateLimitExceeded
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -31,7 +32,8 @@ from app.settings import MAX_BATCH_IMAGES, IPNetwork
 from app.middleware.errors import error_response
 
 LIMITED_ENDPOINTS = {"api.predict": "PREDICT_LIMIT", "api.predict_batch": "PREDICT_LIMIT",
-                     "explain.explain_drawing": "PREDICT_LIMIT", "feedback.post_feedback": "FEEDBACK_LIMIT"}
+                     "number.predict_number": "PREDICT_LIMIT", "explain.explain_drawing": "PREDICT_LIMIT",
+                     "feedback.post_feedback": "FEEDBACK_LIMIT"}
 
 
 def client_key() -> str:
@@ -59,10 +61,14 @@ def init_app(app: Flask) -> Limiter:
         swallow_errors=True, in_memory_fallback_enabled=True,  # a dead shared store must not fail requests
     )
     costs = {"api.predict_batch": images_in_batch}  # a batch of n images counts ceil(n / 4)
+    after = {"number.predict_number": digits_read}  # a number counts 1 per digit, known once it is read
     free = free_request(app.config.get("PREDICT_LIMIT_EXEMPT", ()))
     for endpoint, setting in LIMITED_ENDPOINTS.items():
         view = app.view_functions[endpoint]
-        limited = limiter.limit(app.config[setting], cost=costs.get(endpoint, 1))(view)
+        if endpoint in after:
+            limited = limiter.limit(app.config[setting], cost=after[endpoint], deduct_when=always)(view)
+        else:
+            limited = limiter.limit(app.config[setting], cost=costs.get(endpoint, 1))(view)
         app.view_functions[endpoint] = unless_free(free, view, limited)
     # Decided before Flask-Limiter looks at any limit (about 0.1 ms less on every free request).
     limiter.request_filter(free)
@@ -135,7 +141,22 @@ def images_in_batch() -> int:
 IMAGES_PER_UNIT = 4
 
 
-PREDICT_ENDPOINTS = frozenset({"api.predict", "api.predict_batch", "explain.explain_drawing"})
+def digits_read() -> int:
+    """What a /predict/number request counts: one /predict per digit read (a failed one counts 1).
+
+    The count is only known after the view has run, so Flask-Limiter first checks that one unit is
+    left, and deducts the digits after the response (``deduct_when``): the request that crosses the
+    limit is answered, the next one is refused.
+    """
+    return max(1, int(getattr(g, "number_digits", 1)))
+
+
+def always(response: Response) -> bool:
+    return True
+
+
+PREDICT_ENDPOINTS = frozenset({"api.predict", "api.predict_batch", "number.predict_number",
+                               "explain.explain_drawing"})
 
 
 def free_request(exempt_networks: Sequence[IPNetwork]) -> Callable[[], bool]:

@@ -5,6 +5,7 @@ from typing import Any
 
 from app.settings import MAX_BATCH_IMAGES
 from app.imaging.decode import ACCEPTED_NAMES
+from app.imaging.segment import MAX_DIGITS
 from app.middleware.rate_limits import IMAGES_PER_UNIT
 from app.routes.explain_schema import EXPLANATION, explain_path
 from model.nn.verdict import CANDIDATE_MASS, MAX_CANDIDATES, NOT_DIGIT_MIN, NO_REJECT_OUTPUT_MIN, SURE_MIN, VERDICTS
@@ -194,6 +195,8 @@ UNAVAILABLE = error_response("This worker has no model to serve (code model_unav
 def build_openapi() -> dict[str, Any]:
     doc = build_core_openapi()
     doc["paths"]["/explain"] = explain_path(doc["paths"]["/predict"]["post"])
+    doc["paths"]["/predict/number"] = {"post": number_operation(doc["paths"]["/predict"]["post"]["requestBody"])}
+    doc["components"]["schemas"]["NumberReading"] = NUMBER_READING
     doc["paths"]["/model"] = {"get": {"summary": "A page about the served model (curves, confusion, versions)",
                                       "responses": {"200": {"description": "HTML page", "content": {"text/html": {}}}}}}
     doc["components"]["schemas"]["Explanation"] = EXPLANATION
@@ -347,5 +350,62 @@ def build_core_openapi() -> dict[str, Any]:
                         "Feedback": FEEDBACK, "FeedbackStored": FEEDBACK_STORED,
                         "BatchRequest": BATCH_REQUEST, "BatchResults": BATCH_RESULTS},
             "responses": {"NotFound": error_response("No such route")},
+        },
+    }
+
+
+NUMBER_READING = {
+    "type": "object",
+    "required": ["number", "digits", "preview", "model"],
+    "properties": {
+        "number": {"type": ["string", "null"], "pattern": "^[0-9]{1,%d}$" % MAX_DIGITS,
+                   "description": "the digits read left to right; null when a piece is not a digit (see message)"},
+        "message": {"type": "string", "description": "why number is null"},
+        "digits": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_DIGITS,
+            "description": "one entry per digit in reading order: the fields of a /predict answer "
+            "(without preview and model, which are given once) and its box",
+            "items": {
+                "type": "object",
+                "required": ["digit", "probabilities", "confidence", "verdict", "box"],
+                "properties": {
+                    **{key: PREDICTION["properties"][key]
+                       for key in ("digit", "probabilities", "confidence", "verdict", "candidates")},
+                    "box": {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 4, "maxItems": 4,
+                            "description": "[x0, y0, x1, y1] of the digit's ink in the input image's pixels "
+                            "(x1, y1 exclusive)"},
+                },
+            },
+        },
+        "preview": {"type": "array", "items": PREDICTION["properties"]["preview"],
+                    "description": "the 28x28 image the model saw for each digit, in the order of digits"},
+        "model": PREDICTION["properties"]["model"],
+    },
+}
+
+
+def number_operation(request_body: dict[str, Any]) -> dict[str, Any]:
+    """POST /predict/number: the same inputs, limits and errors as /predict, plus the number's own."""
+    return {
+        "summary": f"Read a number: up to {MAX_DIGITS} digits written side by side",
+        "description": "The ink is cut into its digits (connected pieces, pieces of one digit joined, touching "
+        "digits cut apart; the network's own confidence chooses among the ways to cut), each digit is "
+        "normalised like /predict, and all candidates are classified in one forward pass. Against the "
+        "/predict rate limit a number counts as many requests as it has digits.",
+        "requestBody": request_body,
+        "responses": {
+            "200": json_response("The number, its digits left to right with their boxes", "NumberReading"),
+            "400": error_response("Malformed request or undecodable image"),
+            "405": error_response("Method not allowed"),
+            "408": error_response("The body did not arrive in time (code request_timeout)"),
+            "413": error_response("Body too large (bytes) or image too large (pixels)"),
+            "415": error_response("Unsupported media type or image format"),
+            "422": error_response(f"No ink (code empty_image), more than {MAX_DIGITS} digits (code "
+                                  "too_many_digits), or ink in too many pieces to be a number (code too_many_pieces)"),
+            "429": rate_limited_response("Too many requests from one client: each digit counts as one /predict "
+                                         "(code too_many_requests)"),
+            "503": UNAVAILABLE,
         },
     }

@@ -50,9 +50,21 @@ class ModelInput(NamedTuple):
 
 def preprocess(image: Image.Image) -> ModelInput:
     """The whole MNIST recipe; raises EmptyImage when there is no ink to classify."""
-    digit = fit_to_box(digit_crop(ink_image(image)))
+    return from_ink(ink_image(image))
+
+
+def from_ink(ink: np.ndarray) -> ModelInput:
+    """The MNIST recipe from the ink on: crop, box, centre. /predict/number runs it on each digit's ink."""
+    digit = fit_to_box(digit_crop(ink))
     field = centre_by_mass(digit)
     return ModelInput(field.reshape(-1), encode_preview(field))
+
+
+class LocatedInk(NamedTuple):
+    pixels: np.ndarray  # what ink_image returns
+    left: int  # the crop's top-left corner in the work image (the input reduced by `factor`)
+    top: int
+    factor: int  # one work pixel is factor x factor input pixels
 
 
 def ink_image(image: Image.Image) -> np.ndarray:
@@ -63,20 +75,30 @@ def ink_image(image: Image.Image) -> np.ndarray:
     measure (background, extrema, bounding box, the ink lookup) is NumPy on the one 8-bit
     grey array, and the lookup runs on the crop only.
     """
+    return locate_ink(image).pixels
+
+
+def locate_ink(image: Image.Image) -> LocatedInk:
+    """ink_image, and where its crop lies in the input (to give boxes in the input's pixels)."""
     if image.mode.startswith("I") or image.mode == "F":
         image = high_bit_depth_to_grey(image)  # Pillow's reduce and convert do not take these
+    factor = work_factor(image.size)
     image = reduce_to_work_size(image)
     if not has_alpha(image):
         grey = np.asarray(image if image.mode == "L" else image.convert("L"))
-        return ink_from_pixels(grey, border_background(grey))
+        return LocatedInk(*ink_from_pixels_at(grey, border_background(grey)), factor)
     if image.mode not in ("LA", "RGBA"):
         image = image.convert("LA" if image.mode == "La" else "RGBA")  # Pillow has no La -> RGBA
     alpha = image.getchannel("A")
     if alpha_is_opaque(alpha):  # an alpha channel, but nothing transparent
         grey = np.asarray(image.convert("L"))
-        return ink_from_pixels(grey, border_background(grey))
-    flat, background = flatten_alpha(image, alpha)
-    return ink_from_pixels(np.asarray(flat), background)
+        return LocatedInk(*ink_from_pixels_at(grey, border_background(grey)), factor)
+    flat, background, origin = flatten_alpha_at(image, alpha)
+    return LocatedInk(*ink_from_pixels_at(np.asarray(flat), background, origin), factor)
+
+
+def work_factor(size: tuple[int, int]) -> int:
+    return max(1, -(-max(size) // WORK_SIZE))  # ceil
 
 
 def alpha_is_opaque(alpha: Image.Image) -> bool:
@@ -86,7 +108,7 @@ def alpha_is_opaque(alpha: Image.Image) -> bool:
 
 def reduce_to_work_size(image: Image.Image) -> Image.Image:
     """Box-reduce big inputs by a whole factor: fast (C, one pass) and mass-preserving."""
-    factor = -(-max(image.size) // WORK_SIZE)  # ceil
+    factor = work_factor(image.size)
     if factor <= 1:
         return image
     if image.mode in ("P", "PA", "1"):
@@ -124,7 +146,12 @@ def border_ring(pixels: np.ndarray) -> np.ndarray:
 
 
 def flatten_alpha(image: Image.Image, alpha: Image.Image) -> tuple[Image.Image, int]:
-    """Composite onto a background; returns the flattened greyscale image and the background level.
+    """Composite onto a background; returns the flattened greyscale image and the background level."""
+    return flatten_alpha_at(image, alpha)[:2]
+
+
+def flatten_alpha_at(image: Image.Image, alpha: Image.Image) -> tuple[Image.Image, int, tuple[int, int]]:
+    """flatten_alpha, and the flattened image's top-left corner in ``image``.
 
     Strokes on a transparent canvas (edges mostly transparent, most of the image transparent)
     go onto white if they are dark, onto black if they are light, cropped to their bounding box.
@@ -134,12 +161,14 @@ def flatten_alpha(image: Image.Image, alpha: Image.Image) -> tuple[Image.Image, 
     pixels = np.asarray(alpha)
     visible = np.count_nonzero(pixels)
     if visible == 0:
-        return Image.new("L", (1, 1), 0), 0  # fully transparent: nothing drawn
+        return Image.new("L", (1, 1), 0), 0, (0, 0)  # fully transparent: nothing drawn
     edges = border_ring(pixels)
     strokes_only = visible < 0.5 * pixels.size and np.count_nonzero(edges >= 128) < 0.5 * edges.size
+    origin = (0, 0)
     if strokes_only:
         box = alpha.getbbox()
         image, alpha = image.crop(box), alpha.crop(box)
+        origin = box[:2]
     grey = image.convert("L")
     counts = grey.histogram(mask=alpha)  # grey levels of the pixels with any opacity
     if strokes_only:
@@ -147,7 +176,7 @@ def flatten_alpha(image: Image.Image, alpha: Image.Image) -> tuple[Image.Image, 
         background = 255 if mean < 128 else 0
     else:
         background = median_of_histogram(counts)
-    return Image.composite(grey, Image.new("L", grey.size, background), alpha), background
+    return Image.composite(grey, Image.new("L", grey.size, background), alpha), background, origin
 
 
 def median_of_histogram(counts: list[int]) -> int:
@@ -166,7 +195,13 @@ def ink_from_grey(grey: Image.Image, background: int) -> np.ndarray:
 
 
 def ink_from_pixels(grey: np.ndarray, background: int) -> np.ndarray:
-    """Distance from the background level on the ink's side, contrast-normalised, noise floor removed.
+    """Distance from the background level on the ink's side, contrast-normalised, noise floor removed."""
+    return ink_from_pixels_at(grey, background)[0]
+
+
+def ink_from_pixels_at(grey: np.ndarray, background: int,
+                       origin: tuple[int, int] = (0, 0)) -> tuple[np.ndarray, int, int]:
+    """ink_from_pixels, and the crop's top-left corner (``origin``: grey's own corner in the work image).
 
     Normalisation makes the strongest ink 1 whatever pen or scan produced it; the floor
     drops JPEG ringing, paper texture and smudges. One lookup table does all three, applied
@@ -175,13 +210,13 @@ def ink_from_pixels(grey: np.ndarray, background: int) -> np.ndarray:
     dark_ink = background >= 128
     peak = background - int(grey.min()) if dark_ink else int(grey.max()) - background
     if peak < MIN_CONTRAST * 255:
-        return np.zeros((0, 0), np.uint8)
+        return np.zeros((0, 0), np.uint8), *origin
     differs = grey != background
     rows = np.flatnonzero(differs.any(axis=1))
     top, bottom = int(rows[0]), int(rows[-1]) + 1
     cols = np.flatnonzero(differs[top:bottom].any(axis=0))
     crop = grey[top:bottom, int(cols[0]):int(cols[-1]) + 1]
-    return np.take(ink_lut(background, peak), crop)
+    return np.take(ink_lut(background, peak), crop), origin[0] + int(cols[0]), origin[1] + top
 
 
 @functools.lru_cache(maxsize=1024)

@@ -59,21 +59,9 @@ export class FeedbackPanel {
     this.#sent = sent;
     this.#draw();
     const { prediction, image } = offer;
-    try {
-      const response = await fetch(this.#endpoint, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-        body: JSON.stringify({
-          image, label, predicted: prediction.digit, confidence: prediction.confidence, model: prediction.model,
-        }),
-        cache: 'no-store',
-      });
-      const body = await response.json().catch(() => null);
-      if (response.ok) sent.state = 'saved';
-      else Object.assign(sent, { state: 'failed', message: body?.error?.message ?? `HTTP ${response.status}` });
-    } catch {
-      Object.assign(sent, { state: 'failed', message: null });
-    }
+    Object.assign(sent, await postFeedback(this.#endpoint, {
+      image, label, predicted: prediction.digit, confidence: prediction.confidence, model: prediction.model,
+    }));
     if (this.#sent === sent) this.#draw(); // not withdrawn meanwhile
   }
 
@@ -107,5 +95,23 @@ export class FeedbackPanel {
           ? 'feedbackConfirmed' : 'feedbackSaved', { digit: sent.label })
           : sent.message ? t('feedbackFailed', { message: sent.message }) : t('feedbackOffline');
     this.#el.status.textContent = status;
+  }
+}
+
+/** POSTs one feedback record: {state: 'saved'}, or {state: 'failed', message} (null message: offline).
+ * Shared by the digit panel above and Number mode's per-digit corrections (static/js/number.js). */
+export async function postFeedback(endpoint, record) {
+  try {
+    const response = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify(record),
+      cache: 'no-store',
+    });
+    const body = await response.json().catch(() => null);
+    if (response.ok) return { state: 'saved' };
+    return { state: 'failed', message: body?.error?.message ?? `HTTP ${response.status}` };
+  } catch {
+    return { state: 'failed', message: null };
   }
 }

@@ -1,9 +1,11 @@
-// Wires the page together: pad -> predictor -> result view, buttons, shortcuts, language.
+// Wires the page together: pad -> predictor -> result view, buttons, shortcuts, language, and the
+// Digit / Number switch (Number: a wide pad, /predict/number, static/js/number.js shows the answer).
 import { DOT_EXTENT, DrawingPad } from './pad.js';
 import { ExplainPanel } from './explain.js';
 import { FeedbackPanel, NOT_A_DIGIT } from './feedback.js';
+import { NumberView, isNumberReading } from './number.js';
 import { Predictor } from './predictor.js';
-import { ResultView } from './results.js';
+import { ResultView, errorMessage } from './results.js';
 import {
   LANGUAGES, initialLanguage, rememberLanguage, translatePage, translator,
 } from './i18n.js';
@@ -26,8 +28,12 @@ const startLanguage = initialLanguage(storage, navigator.languages || [navigator
 let t = translator(startLanguage);
 const view = new ResultView($('result'), t);
 const feedback = new FeedbackPanel($('feedback'), t);
+const numberView = new NumberView($('result'), $('digit-boxes'), t);
 const why = new ExplainPanel($('why'), { toggle: $('why-toggle'), bars: $('bars'), pad: canvas, t });
 let sentImage = null; // the drawing of the newest /predict request: the answer is about it
+let sentCanvas = null; // the same for /predict/number, as a canvas (the boxes are in its pixels)
+const NUMBER_ASPECT = 5 / 2;
+let mode = 'digit';
 
 const predictor = new Predictor({
   getImage: () => (sentImage = pad.toDataURL()),
@@ -43,25 +49,62 @@ const predictor = new Predictor({
   },
 });
 
+const numberPredictor = new Predictor({
+  endpoint: 'predict/number',
+  accept: isNumberReading,
+  getImage: () => {
+    sentCanvas = pad.toCanvas();
+    return sentCanvas.toDataURL('image/png');
+  },
+  onResult: (reading) => numberView.showResult(reading, sentCanvas),
+  onError: (error) => numberView.showError(error, errorMessage),
+});
+
 const pad = new DrawingPad(canvas, {
   onChange: updateControls,
   onStrokeEnd: () => {
-    feedback.withdraw();
-    why.withdraw();
+    withdraw();
     predictDrawing();
   },
 });
 
+/** The view and predictor of the current mode. */
+function active() {
+  return mode === 'number' ? { shown: numberView, asker: numberPredictor } : { shown: view, asker: predictor };
+}
+
+function withdraw() {
+  feedback.withdraw();
+  why.withdraw();
+  numberView.withdraw();
+}
+
 /** Asks the server about the drawing, unless it is only a dot (see DOT_EXTENT). */
 function predictDrawing({ now = false } = {}) {
+  const { shown, asker } = active();
   if (pad.extent < DOT_EXTENT) {
-    predictor.cancel();
-    view.showTooSmall();
+    asker.cancel();
+    shown.showTooSmall();
     return;
   }
-  view.showPending();
-  if (now) predictor.now();
-  else predictor.schedule();
+  shown.showPending();
+  if (now) asker.now();
+  else asker.schedule();
+}
+
+/** Digit (square pad, /predict) or Number (wide pad, /predict/number); the drawing is cleared. */
+function setMode(next) {
+  if (next === mode) return;
+  predictor.cancel();
+  numberPredictor.cancel();
+  withdraw();
+  mode = next;
+  document.body.dataset.mode = mode;
+  canvas.dataset.i18nAriaLabel = mode === 'number' ? 'padLabelNumber' : 'padLabel';
+  $('pad-placeholder').dataset.i18n = mode === 'number' ? 'padPlaceholderNumber' : 'padPlaceholder';
+  translatePage(document, t);
+  pad.aspect = mode === 'number' ? NUMBER_ASPECT : 1;
+  active().shown.showEmpty();
 }
 
 function updateControls() {
@@ -73,11 +116,10 @@ function updateControls() {
 
 function undo() {
   if (!pad.undo()) return;
-  feedback.withdraw();
-  why.withdraw();
+  withdraw();
   if (pad.isEmpty) {
-    predictor.cancel();
-    view.showEmpty();
+    active().asker.cancel();
+    active().shown.showEmpty();
   } else {
     predictDrawing();
   }
@@ -85,10 +127,9 @@ function undo() {
 
 function clear() {
   pad.clear();
-  predictor.cancel();
-  feedback.withdraw();
-  why.withdraw();
-  view.showEmpty();
+  active().asker.cancel();
+  withdraw();
+  active().shown.showEmpty();
 }
 
 function setLanguage(lang) {
@@ -97,6 +138,7 @@ function setLanguage(lang) {
   translatePage(document, t);
   view.setTranslator(t);
   feedback.setTranslator(t);
+  numberView.setTranslator(t, { redraw: mode === 'number' }); // one view owns #status at a time
   why.setTranslator(t);
 }
 
@@ -107,6 +149,12 @@ $('retry').addEventListener('click', () => {
   predictDrawing({ now: true });
 });
 
+for (const radio of document.querySelectorAll('input[name="mode"]')) {
+  radio.addEventListener('change', () => {
+    if (radio.checked) setMode(radio.value === 'number' ? 'number' : 'digit');
+  });
+}
+
 langSelect.addEventListener('change', () => {
   if (!LANGUAGES.includes(langSelect.value)) return;
   rememberLanguage(storage, langSelect.value);
@@ -116,7 +164,7 @@ langSelect.addEventListener('change', () => {
 document.addEventListener('keydown', (event) => {
   const target = event.target;
   if (event.defaultPrevented || event.isComposing || event.altKey) return;
-  if (target instanceof HTMLElement && (target.isContentEditable || target.closest('input, select, textarea'))) return;
+  if (target instanceof HTMLElement && (target.isContentEditable || target.closest('input:not([type=radio]), select, textarea'))) return;
   const key = event.key.toLowerCase();
   if (key === 'z' && (event.ctrlKey || event.metaKey) && !event.shiftKey) {
     event.preventDefault();
@@ -135,6 +183,7 @@ document.addEventListener('keydown', (event) => {
 const platform = navigator.userAgentData?.platform || navigator.platform || '';
 if (/mac|iphone|ipad/i.test(platform)) $('undo-key').textContent = '⌘Z';
 
+document.body.dataset.mode = mode;
 setLanguage(startLanguage);
 updateControls();
 view.showEmpty();

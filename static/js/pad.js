@@ -1,8 +1,9 @@
 // The drawing pad: pointer input (mouse, touch, pen), a stroke history, and rendering.
 //
-// Strokes are kept in coordinates relative to the canvas side (0..1), so the pad can be
-// resized or moved to a screen with another pixel density and redrawn exactly, and so the
-// image sent to the server does not depend on the screen it was drawn on.
+// Strokes are kept in coordinates relative to the canvas height (y 0..1, x 0..aspect), so the
+// pad can be resized or moved to a screen with another pixel density and redrawn exactly, and
+// so the image sent to the server does not depend on the screen it was drawn on. The pad is
+// square (aspect 1) for a digit and wide (5:2) for a number.
 
 /** Brush width as a fraction of the side: after the server scales the digit to 20 px it
  * leaves strokes about 2 px wide, like MNIST's pen. */
@@ -11,7 +12,8 @@ export const BRUSH_WIDTH = 1 / 13;
  * is under two pens long, stubbier than any MNIST digit, yet the network would name a digit for
  * it with high confidence (a dot reads as a 0, 92% sure). */
 export const DOT_EXTENT = BRUSH_WIDTH;
-/** Side in pixels of the image sent for recognition (independent of the screen). */
+/** Height in pixels of the image sent for recognition (independent of the screen); its width
+ * is that times the aspect. */
 export const EXPORT_SIDE = 280;
 const INK = '#111418';
 const PAPER = '#ffffff';
@@ -24,6 +26,8 @@ export class DrawingPad {
   #frame = 0;
   #onChange;
   #onStrokeEnd;
+  #aspect = 1; // width / height
+  #resize = null; // refits the backing store after an aspect change
 
   /**
    * @param {HTMLCanvasElement} canvas
@@ -44,6 +48,18 @@ export class DrawingPad {
     this.#watchSize();
   }
 
+  /** Width / height of the pad; changing it clears the drawing (strokes are for one shape). */
+  get aspect() {
+    return this.#aspect;
+  }
+
+  set aspect(value) {
+    if (value === this.#aspect) return;
+    this.#aspect = value;
+    this.clear();
+    this.#resize?.();
+  }
+
   get strokeCount() {
     return this.#strokes.length;
   }
@@ -52,7 +68,7 @@ export class DrawingPad {
     return this.#strokes.length === 0 && this.#active === null;
   }
 
-  /** The larger of the width and height spanned by the finished strokes (0..1 of the side). */
+  /** The larger of the width and height spanned by the finished strokes (0..1 of the height). */
   get extent() {
     const points = this.#strokes.flat();
     if (points.length === 0) return 0;
@@ -77,13 +93,18 @@ export class DrawingPad {
     this.#changed();
   }
 
-  /** PNG data URL of the finished strokes: dark ink on white, EXPORT_SIDE pixels square. */
+  /** PNG data URL of the finished strokes: dark ink on white, EXPORT_SIDE pixels high. */
   toDataURL() {
+    return this.toCanvas().toDataURL('image/png');
+  }
+
+  /** The image toDataURL encodes, as a canvas (EXPORT_SIDE high, EXPORT_SIDE * aspect wide). */
+  toCanvas() {
     const out = document.createElement('canvas');
-    out.width = EXPORT_SIDE;
+    out.width = Math.round(EXPORT_SIDE * this.#aspect);
     out.height = EXPORT_SIDE;
-    paint(out.getContext('2d'), EXPORT_SIDE, this.#strokes);
-    return out.toDataURL('image/png');
+    paint(out.getContext('2d'), out.width, out.height, this.#strokes);
+    return out;
   }
 
   #down(event) {
@@ -120,7 +141,8 @@ export class DrawingPad {
   #point(event) {
     const rect = this.#canvas.getBoundingClientRect();
     const clamp = (v) => Math.min(1, Math.max(0, v));
-    return [clamp((event.clientX - rect.left) / rect.width), clamp((event.clientY - rect.top) / rect.height)];
+    const x = clamp((event.clientX - rect.left) / rect.width) * this.#aspect;
+    return [x, clamp((event.clientY - rect.top) / rect.height)];
   }
 
   #addPoint(point) {
@@ -145,18 +167,22 @@ export class DrawingPad {
 
   #render() {
     const strokes = this.#active ? [...this.#strokes, this.#active.points] : this.#strokes;
-    paint(this.#ctx, this.#canvas.width, strokes);
+    paint(this.#ctx, this.#canvas.width, this.#canvas.height, strokes);
   }
 
   /** Keeps the backing store at the displayed size times the pixel density (sharp on HiDPI). */
   #watchSize() {
+    let last = null;
     const fit = (width, height) => {
-      const side = Math.max(1, Math.round(Math.min(width, height)));
-      if (this.#canvas.width === side && this.#canvas.height === side) return;
-      this.#canvas.width = side;
-      this.#canvas.height = side;
+      last = [width, height];
+      const tall = Math.max(1, Math.round(Math.min(height, width / this.#aspect)));
+      const wide = Math.max(1, Math.round(tall * this.#aspect));
+      if (this.#canvas.width === wide && this.#canvas.height === tall) return;
+      this.#canvas.width = wide;
+      this.#canvas.height = tall;
       this.#render();
     };
+    this.#resize = () => last && fit(...last);
     const observer = new ResizeObserver(([entry]) => {
       const width = entry.contentRect.width * devicePixelRatio;
       const height = entry.contentRect.height * devicePixelRatio;
@@ -174,12 +200,12 @@ export class DrawingPad {
   }
 }
 
-/** Draws strokes (unit-square coordinates) onto a square context of `side` pixels. */
-function paint(ctx, side, strokes) {
+/** Draws strokes (coordinates in units of the height) onto a context of width x height pixels. */
+function paint(ctx, width, height, strokes) {
   ctx.setTransform(1, 0, 0, 1, 0, 0);
   ctx.fillStyle = PAPER;
-  ctx.fillRect(0, 0, side, side);
-  ctx.setTransform(side, 0, 0, side, 0, 0);
+  ctx.fillRect(0, 0, width, height);
+  ctx.setTransform(height, 0, 0, height, 0, 0);
   ctx.strokeStyle = INK;
   ctx.fillStyle = INK;
   ctx.lineWidth = BRUSH_WIDTH;

@@ -10,6 +10,7 @@ export class Predictor {
   #getImage;
   #onResult;
   #onError;
+  #accept;
   #timer = 0;
   #seq = 0; // number of the newest request; answers to older ones are dropped
   #controller = null;
@@ -17,9 +18,13 @@ export class Predictor {
   /**
    * @param {{getImage: () => string, onResult: (prediction: object) => void,
    *          onError: (error: {kind: string, message?: string, status?: number}) => void,
-   *          endpoint?: string, delay?: number, timeout?: number}} options
+   *          endpoint?: string, delay?: number, timeout?: number, accept?: (body: object) => boolean}} options
+   *   accept tells an answer of the endpoint from a malformed one (default: a /predict answer).
    */
-  constructor({ getImage, onResult, onError, endpoint = 'predict', delay = 150, timeout = 15000 }) {
+  constructor({
+    getImage, onResult, onError, endpoint = 'predict', delay = 150, timeout = 15000, accept = isPrediction,
+  }) {
+    this.#accept = accept;
     this.#getImage = getImage;
     this.#onResult = onResult;
     this.#onError = onError;
@@ -71,14 +76,14 @@ export class Predictor {
     }
     if (seq !== this.#seq) return; // a newer drawing was sent meanwhile
     this.#controller = null;
-    if (response.ok && isPrediction(body)) this.#onResult(body);
+    if (response.ok && this.#accept(body)) this.#onResult(body);
     else if (typeof body?.error?.message === 'string') {
       this.#onError({ kind: 'server', message: body.error.message, status: response.status });
     } else this.#onError({ kind: 'bad-response', status: response.status });
   }
 }
 
-function isPrediction(body) {
+export function isPrediction(body) {
   const p = body?.probabilities;
   return Number.isInteger(body?.digit) && body.digit >= 0 && body.digit <= 9
     && Array.isArray(p) && p.length === 10 && p.every((v) => Number.isFinite(v));

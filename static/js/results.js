@@ -154,7 +154,7 @@ function percent(p) {
   return `${Math.round(p * 100)}%`;
 }
 
-function errorMessage(t, error) {
+export function errorMessage(t, error) {
   switch (error.kind) {
     case 'server': return t('errorServer', { message: error.message });
     case 'timeout': return t('errorTimeout');

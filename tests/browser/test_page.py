@@ -86,10 +86,10 @@ def test_controls_are_labelled_and_in_a_logical_focus_order(page: Page) -> None:
     assert page.get_by_role("meter").count() == 10
 
     order = []
-    for _ in range(4):
+    for _ in range(5):
         page.keyboard.press("Tab")
         order.append(page.evaluate("document.activeElement.id || document.activeElement.className"))
-    assert order == ["skip-link", "lang", "undo", "clear"]
+    assert order == ["skip-link", "lang", "mode-digit", "undo", "clear"]  # the Digit/Number radios: one stop
     # The focused control is visibly outlined.
     assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
 
