@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from model.data.strokes import HELD_OUT_PEN_WIDTHS, HELD_OUT_STYLES, draw_strokes, machine_fonts, typed  # noqa: E402
+from model.data.strokes import HELD_OUT_PEN_WIDTHS, HELD_OUT_STYLES, Stroke, arc, draw_strokes, machine_fonts, typed  # noqa: E402,F401  (Stroke, arc: for bench.drawn_numbers)
 from model.imaging.preprocess import preprocess  # noqa: E402
 from model.artifacts import weights_file  # noqa: E402
 from model.nn.network import MLP  # noqa: E402
