@@ -40,6 +40,7 @@ def arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, po
 # The held-out digit styles: the digit each one is, and its strokes.
 HELD_OUT_STYLES: dict[str, tuple[int, list[Stroke]]] = {
     "0": (0, [arc(0.5, 0.5, 0.22, 0.33, -90, 275)]),
+    "0 round": (0, [arc(0.5, 0.5, 0.31, 0.32, -80, 285)]),
     "1": (1, [[(0.5, 0.15), (0.5, 0.85)]]),
     "1 with a short flag": (1, [[(0.44, 0.22), (0.52, 0.15), (0.52, 0.85)]]),
     "1 with a long flag": (1, [[(0.38, 0.28), (0.52, 0.15), (0.52, 0.85)]]),
@@ -177,7 +178,12 @@ def _t9(rng: np.random.Generator) -> list[Stroke]:
 
 def _t0(rng: np.random.Generator) -> list[Stroke]:
     start = rng.uniform(-120, -60)
-    return [arc(0.5, 0.5, rng.uniform(0.16, 0.26), rng.uniform(0.28, 0.36), start, start + rng.uniform(355, 380))]
+    if rng.random() < 0.5:  # a round or wide 0 (aspect 0.75-1.15): people draw rings too (issue 12 follow-up)
+        ry = rng.uniform(0.22, 0.36)
+        rx = ry * rng.uniform(0.75, 1.15)
+    else:
+        rx, ry = rng.uniform(0.16, 0.26), rng.uniform(0.28, 0.36)
+    return [arc(0.5, 0.5, rx, ry, start, start + rng.uniform(350, 385))]
 
 
 TRAINING_TEMPLATES: dict[int, Callable[[np.random.Generator], list[Stroke]]] = {
