@@ -59,9 +59,9 @@ def _degraded(change) -> MLP:
     return net
 
 
-def _cut_second_layer(state):  # 30% of the second hidden layer's units silenced
+def _cut_second_layer(state):  # 35% of the second hidden layer's units silenced
     w = state["fc1.W"]
-    w[:, np.random.default_rng(0).random(w.shape[1]) < 0.3] = 0
+    w[:, np.random.default_rng(0).random(w.shape[1]) < 0.35] = 0
 
 
 def _shy_nines(state):  # the output bias of digit 9 lowered by 2: fewer 9s read
@@ -70,7 +70,7 @@ def _shy_nines(state):  # the output bias of digit 9 lowered by 2: fewer 9s read
 
 @pytest.mark.parametrize("change, problem", [(_cut_second_layer, "test accuracy"), (_shy_nines, "digit 9")])
 def test_the_floors_catch_a_real_regression_the_old_one_missed(mnist, change, problem):
-    """Two damaged copies of the shipped model: 99.24% overall, and 99.46% overall with digit 9 at 97.9%.
+    """Two damaged copies of the shipped model: 99.26% overall, and 99.36% overall with digit 9 at 97.6%.
     Both passed the old floor (0.990); each fails one of the new ones."""
     predicted = digits_read(_degraded(change), as_features(mnist.test_images))
     assert np.mean(predicted == mnist.test_labels) >= 0.990
@@ -89,13 +89,14 @@ def test_shipped_card_describes_the_shipped_file(shipped, mnist):
 
 
 def test_the_shipped_recipe_is_the_800_800_recipe_fine_tuned_with_the_11th_output():
-    """The shipped model: the previous shipped 784-800-800-10 model (`python -m model.cli.train`'s
-    defaults, sha 67685b6f...) widened to 11 outputs and trained 16 more epochs at lr 2e-4 on
-    MNIST + the drawn data by `python -m model.cli.honest --init` (docs/benchmarks.md, "Honest answers")."""
+    """The shipped model: the issue-12 model (sha 8f447b4e...: the 784-800-800-10 model of
+    `python -m model.cli.train`'s defaults widened to 11 outputs, 16 epochs of `model.cli.honest`)
+    fine-tuned 5 more epochs at lr 2e-4, seed 1, on MNIST + the drawn data with round zeros
+    (`python -m model.cli.honest --init`; docs/benchmarks.md, "Honest answers")."""
     card = json.loads(WEIGHTS.with_suffix(".json").read_text())
     _, defaults = parse_training_argv(build_parser(), [])
-    assert {**defaults.to_dict(), "epochs": 16, "lr": 0.0002, "num_classes": 11} == card["hyperparameters"]
-    assert card["init"]["sha256"] == "67685b6fc87721ee8d4974b40f0bea424cba6f63c342aafd79356f5f4a660c15"
+    assert {**defaults.to_dict(), "epochs": 5, "lr": 0.0002, "seed": 1, "num_classes": 11} == card["hyperparameters"]
+    assert card["init"]["sha256"] == "8f447b4eadd448ad00ca354a4aa77d520794813bdb5f1b90827b459da33b540a"
 
 
 def test_the_cards_command_gives_the_cards_configuration():
