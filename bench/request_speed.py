@@ -87,7 +87,7 @@ def per_stage_profile(body: bytes, content_type: str, requests: int = 3000) -> t
     look up to 2x cheaper). Returns (whole request, [(stage, time), ...]).
     """
     import app.routes.predict as api
-    import app.imaging.preprocess as pre
+    import model.imaging.preprocess as pre
     from app import create_app
     from app.serving.model_holder import LoadedModel
 

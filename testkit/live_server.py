@@ -51,7 +51,10 @@ class LiveServer:
         self.url = f"http://{self.host}:{self.port}"
         self.log_path = Path(log_path)
         self.workers = workers
-        base = {k: v for k, v in os.environ.items() if k not in BLAS_THREAD_VARS}  # the server's config decides
+        # The server's config decides these; and each server gets its own metrics folder: one inherited
+        # from a test that ran gunicorn_conf.py in-process would be shared, and every new server's
+        # when_ready would delete the running ones' metric files.
+        base = {k: v for k, v in os.environ.items() if k not in BLAS_THREAD_VARS and k != "PROMETHEUS_MULTIPROC_DIR"}
         self.env = {"DIGIT_CANVAS_WEIGHTS": str(WEIGHTS), "DIGIT_CANVAS_INSTANCE": str(self.log_path.parent / "instance"),
                     **base, "HOST": self.host, "PORT": str(self.port), "WEB_CONCURRENCY": str(workers), **(env or {})}
         self.startup_timeout = startup_timeout

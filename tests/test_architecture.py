@@ -20,14 +20,15 @@ ALLOWED: dict[str, set[str]] = {
     "model.progress": set(),  # the one progress line (stdlib only)
     "model.imageops": set(),  # 3x3 dilation / erosion (NumPy only), for augmentation and preprocessing
     "model.nn": set(),
-    "model.data": {"model.progress"},
+    "model.imaging": {"model.artifacts", "model.imageops"},  # MNIST-style preprocessing, for serving and training
+    "model.data": {"model.progress", "model.imaging"},
     "model.artifacts": {"model.nn", "model.data"},
     "model.training": {"model.nn", "model.data", "model.artifacts", "model.imageops", "model.progress"},
     "model.cli": {"model.nn", "model.data", "model.artifacts", "model.training", "model.imageops",
                   "model.progress"},
     "model": set(),  # the package __init__
     "app.settings": set(),
-    "app.imaging": {"app.settings", "model.artifacts", "model.imageops"},
+    "app.imaging": {"app.settings", "model.artifacts", "model.imageops", "model.imaging"},
     "app.shared": set(),  # the PostgreSQL database several servers share (pool, schema)
     "app.feedback": {"app.settings", "app.shared"},
     "app.serving": {"app.settings", "app.shared", "model.nn", "model.artifacts"},

@@ -22,7 +22,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from app.feedback.store import FeedbackStore
+from app.feedback.store import NOT_A_DIGIT, FeedbackStore
 from app.serving.model_registry import CARD_NAME, WEIGHTS_NAME, ModelRegistry, load_servable
 from app.admin.text_table import format_table
 from model.artifacts.card import write_json_atomic
@@ -35,6 +35,7 @@ from model.training.options import load_data, parse_training_argv
 
 log = logging.getLogger("app.admin")
 MNIST_TEST, FEEDBACK_HOLDOUT = "MNIST test", "feedback holdout"
+DRAWN_DIGITS, NON_DIGITS = "drawn digits (held out)", "non-digits called not_a_digit (held out)"
 
 
 def holdout_mask(ids: np.ndarray, fraction: float) -> np.ndarray:
@@ -54,8 +55,15 @@ class FeedbackSplit:
     holdout_y: np.ndarray
 
 
-def split_feedback(store: FeedbackStore, holdout: float) -> FeedbackSplit:
+def split_feedback(store: FeedbackStore, holdout: float, num_classes: int = 10) -> FeedbackSplit:
+    """Feedback rows split by holdout_mask; "not a digit" rows (label 10) only for an 11-output model."""
     ids, images, labels = store.arrays()
+    if num_classes < NOT_A_DIGIT + 1:
+        keep = labels < num_classes
+        if not keep.all():
+            log.info("feedback: %d \"not a digit\" drawings left out (this recipe has no 11th output)",
+                     int((~keep).sum()))
+        ids, images, labels = ids[keep], images[keep], labels[keep]
     held = holdout_mask(ids, holdout)
     return FeedbackSplit(images[~held], labels[~held], images[held], labels[held])
 
@@ -121,19 +129,55 @@ def accuracy(model: MLP, x: np.ndarray, y: np.ndarray) -> float | None:
     return loss_and_accuracy(model, x, y)[1] if len(y) else None
 
 
+def verdict_score(model: MLP, drawn: Any) -> float | None:
+    """On the project's held-out drawn sets, with the server's verdict rule and calibration:
+    digits - the share whose ``digit`` is right; non-digits - the share called not_a_digit."""
+    from model.nn.calibration import calibrated_proba
+    from model.nn.verdict import decide as verdicts_for
+
+    if len(drawn) == 0:
+        return None
+    verdicts = verdicts_for(calibrated_proba(model, drawn.x), drawn.x)
+    if np.all(drawn.y < NOT_A_DIGIT):
+        return float(np.mean([v.digit == y for v, y in zip(verdicts, drawn.y)]))
+    return float(np.mean([v.verdict == "not_a_digit" for v in verdicts]))
+
+
+def honesty_gate_sets(mnist_test_images: np.ndarray) -> dict[str, Any]:
+    """The held-out drawn digits and non-digits (model.data.honest: never trained on)."""
+    from model.data import honest
+
+    return {DRAWN_DIGITS: honest.held_out_digits(), NON_DIGITS: honest.held_out_nondigits(mnist_test_images)}
+
+
 def run_gate(
     active: MLP | None, active_version: str, candidate: MLP, candidate_version: str,
     sets: dict[str, tuple[np.ndarray, np.ndarray]], tolerance_points: float,
+    verdict_sets: dict[str, Any] | None = None,
 ) -> GateReport:
-    """Candidate vs active on every non-empty set; refused if worse by more than the tolerance."""
+    """Candidate vs active on every non-empty set; refused if worse by more than the tolerance.
+
+    ``verdict_sets`` (model.data.honest.DrawnSet by name) are scored by verdict_score: drawn-digit
+    accuracy and the non-digit rejection rate must not drop either.
+    """
     rows = [
         GateRow(name, len(y), None if active is None else accuracy(active, x, y), accuracy(candidate, x, y))
         for name, (x, y) in sets.items()
     ]
+    rows += [
+        GateRow(name, len(drawn), None if active is None else verdict_score(active, drawn),
+                verdict_score(candidate, drawn))
+        for name, drawn in (verdict_sets or {}).items()
+    ]
     report = GateReport(active_version, candidate_version, tolerance_points, rows)
     if active is None:
         report.reasons.append(f"the served model {active_version} cannot be loaded to compare with")
+    # An active model without the "not a digit" output rejects only by low confidence, so an
+    # untrained one "rejects" everything: its rate is shown, but not a bar to clear.
+    unfair = set() if active is not None and active.spec["num_classes"] > NOT_A_DIGIT else {NON_DIGITS}
     for row in rows:
+        if row.name in unfair:
+            continue
         if row.change_points is not None and row.change_points < -tolerance_points:
             report.reasons.append(
                 f"{row.change_points:+.2f} points on {row.name} (tolerance {tolerance_points:.2f})")
@@ -200,7 +244,7 @@ def run_retrain(args: argparse.Namespace, config: TrainConfig, registry: ModelRe
     except ModelFileError as exc:
         log.error("served model %s cannot be loaded: %s", active_version, exc)
         active = None
-    feedback = split_feedback(store, args.feedback_holdout)
+    feedback = split_feedback(store, args.feedback_holdout, config.num_classes)
     extra = repeated(feedback.train_x, feedback.train_y, args.feedback_oversample)
     log.info("feedback: %d drawings for training (x%d), %d held out; served model: %s",
              len(feedback.train_y), args.feedback_oversample, len(feedback.holdout_y), active_version)
@@ -215,7 +259,7 @@ def run_retrain(args: argparse.Namespace, config: TrainConfig, registry: ModelRe
         version = card["version"]
         report = run_gate(active, active_version, model, version,
                           {MNIST_TEST: (test_x, test_y), FEEDBACK_HOLDOUT: (holdout_x, feedback.holdout_y)},
-                          args.tolerance)
+                          args.tolerance, verdict_sets=honesty_gate_sets(mnist.test_images))
         promote, decision = decide(report, args)
         card["parent_version"] = active_version
         card["feedback"] = {"train": len(feedback.train_y), "holdout": len(feedback.holdout_y),

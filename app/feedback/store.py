@@ -58,8 +58,34 @@ def _v2_add_indexes(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX feedback_by_label ON feedback (label)")
 
 
+NOT_A_DIGIT = 10  # the label of "this was not a digit" (the 11th output of model.training.honest)
+
+
+def _v3_allow_not_a_digit(conn: sqlite3.Connection) -> None:
+    """label may be 10, "this was not a digit". SQLite cannot change a CHECK: rebuild the table
+    (same columns, same ids, same order), then its indexes."""
+    conn.execute(
+        """
+        CREATE TABLE feedback_v3 (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            created_at    TEXT    NOT NULL,
+            label         INTEGER NOT NULL CHECK (label BETWEEN 0 AND 10),
+            predicted     INTEGER NOT NULL CHECK (predicted BETWEEN 0 AND 9),
+            confidence    REAL    NOT NULL CHECK (confidence BETWEEN 0 AND 1),
+            model_version TEXT    NOT NULL,
+            seen          BLOB    NOT NULL CHECK (length(seen) = 784),
+            original      BLOB    NOT NULL
+        )
+        """
+    )
+    conn.execute("INSERT INTO feedback_v3 SELECT * FROM feedback ORDER BY id")
+    conn.execute("DROP TABLE feedback")
+    conn.execute("ALTER TABLE feedback_v3 RENAME TO feedback")
+    _v2_add_indexes(conn)
+
+
 # MIGRATIONS[i] brings a database from user_version i to i + 1. Append, never edit.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_create_table, _v2_add_indexes]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_create_table, _v2_add_indexes, _v3_allow_not_a_digit]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -82,7 +108,7 @@ def is_busy(exc: BaseException) -> bool:
 class FeedbackRow:
     id: int
     created_at: str
-    label: int
+    label: int  # 0-9, or NOT_A_DIGIT (10)
     predicted: int
     confidence: float
     model_version: str

@@ -27,12 +27,13 @@ from app.imaging.decode import ImageRejected, decode_image, image_bytes_from_tex
 from app.middleware.errors import ApiError, error_response
 from app.feedback.postgres import PostgresFeedbackStore, StorageUnavailable, open_feedback_store
 from app.feedback.store import (
-    FeedbackStore, FeedbackStoreError, StorageBusy, encode_original, is_busy, seen_to_uint8,
+    NOT_A_DIGIT, FeedbackStore, FeedbackStoreError, StorageBusy, encode_original, is_busy, seen_to_uint8,
 )
 
 bp = Blueprint("feedback", __name__)
 
 MAX_VERSION_LENGTH = 100
+NOT_A_DIGIT_LABEL = "not_a_digit"  # the "label" that says: this drawing was not a digit at all
 WRITER_QUEUE_WAIT = 0.5  # seconds a second writer waits for this worker's one waiting slot
 
 
@@ -107,10 +108,15 @@ def read_fields() -> dict[str, Any]:
         raise ApiError(400, "missing_image", 'the JSON body has no "image"')
     if not isinstance(payload["image"], str):
         raise ApiError(400, "malformed_request", '"image" must be a string: a data URL or base64')
-    for name in ("label", "predicted"):
-        value = payload.get(name)
-        if not is_digit(value):
-            raise ApiError(400, f"invalid_{name}", f'"{name}" must be a whole number from 0 to 9, got {value!r}'[:200])
+    label = payload.get("label")
+    if label == NOT_A_DIGIT_LABEL:
+        label = NOT_A_DIGIT  # stored as 10: retraining uses it as a non-digit example
+    elif not is_digit(label):
+        raise ApiError(400, "invalid_label", f'"label" must be a whole number from 0 to 9 or '
+                                             f'"{NOT_A_DIGIT_LABEL}", got {label!r}'[:200])
+    if not is_digit(payload.get("predicted")):
+        raise ApiError(400, "invalid_predicted",
+                       f'"predicted" must be a whole number from 0 to 9, got {payload.get("predicted")!r}'[:200])
     confidence = payload.get("confidence")
     if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) \
             or not math.isfinite(confidence) or not 0.0 <= confidence <= 1.0:
@@ -119,7 +125,7 @@ def read_fields() -> dict[str, Any]:
     if not isinstance(model, str) or not 0 < len(model) <= MAX_VERSION_LENGTH:
         raise ApiError(400, "invalid_model", f'"model" must be the version string /predict returned '
                                              f"(1-{MAX_VERSION_LENGTH} characters)")
-    return {"image": payload["image"], "label": payload["label"], "predicted": payload["predicted"],
+    return {"image": payload["image"], "label": label, "predicted": payload["predicted"],
             "confidence": float(confidence), "model": model}
 
 

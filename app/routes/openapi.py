@@ -154,7 +154,11 @@ FEEDBACK = {
     "required": ["image", "label", "predicted", "confidence", "model"],
     "properties": {
         "image": {"type": "string", "description": "the drawing: data URL or plain base64, as sent to /predict"},
-        "label": {"type": "integer", "minimum": 0, "maximum": 9, "description": "the digit the user meant"},
+        "label": {
+            "oneOf": [{"type": "integer", "minimum": 0, "maximum": 9}, {"const": "not_a_digit"}],
+            "description": 'the digit the user meant, or "not_a_digit": the drawing was not a digit at all '
+                           "(stored as label 10, a non-digit example for retraining)",
+        },
         "predicted": {"type": "integer", "minimum": 0, "maximum": 9, "description": "the digit /predict answered"},
         "confidence": {"type": "number", "minimum": 0, "maximum": 1, "description": "its confidence"},
         "model": {"type": "string", "minLength": 1, "maxLength": 100, "description": "the version that answered"},

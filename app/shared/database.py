@@ -94,7 +94,15 @@ def _v3_model_registry(conn: psycopg.Connection) -> None:
 
 
 # Append, never edit.
-MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [_v1_feedback, _v2_feedback_indexes, _v3_model_registry]
+def _v4_allow_not_a_digit(conn: psycopg.Connection) -> None:
+    """label may be 10, "this was not a digit" (app.feedback.store.NOT_A_DIGIT), as in SQLite schema 3."""
+    conn.execute("ALTER TABLE feedback DROP CONSTRAINT IF EXISTS feedback_label_check")
+    conn.execute("ALTER TABLE feedback ADD CONSTRAINT feedback_label_check CHECK (label BETWEEN 0 AND 10)")
+
+
+MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [
+    _v1_feedback, _v2_feedback_indexes, _v3_model_registry, _v4_allow_not_a_digit,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -123,15 +123,22 @@ def build_card(
 
 
 def save_model_and_card(model: MLP, card_fields: dict[str, Any], out: Path) -> dict[str, Any]:
-    """Save weights (atomic) with the version in their metadata, then the card (atomic)."""
+    """Save weights (atomic) with the version in their metadata, then the card (atomic).
+
+    Optional ``card_fields["metadata"]``: more entries for the weights file's own metadata (e.g. the
+    calibration, which must travel with the parameters); ``card_fields["extra"]``: more card sections.
+    """
     created = card_fields.pop("created", None) or dt.datetime.now(dt.timezone.utc).astimezone()
+    more_metadata, more_card = card_fields.pop("metadata", {}), card_fields.pop("extra", {})
     version = make_version(model, created)
     metadata = {
         "version": version,
         "created_at": created.isoformat(timespec="seconds"),
         "test_accuracy": None if card_fields.get("test") is None else card_fields["test"]["accuracy"],
+        **more_metadata,
     }
     sha = weights_file.save(model, out, metadata=metadata)
     card = build_card(model, version=version, created=created, weights_sha256=sha, **card_fields)
+    card.update(_json_floats(more_card))
     write_json_atomic(card_path_for(out), card)
     return card

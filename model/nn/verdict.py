@@ -28,7 +28,7 @@ NUM_DIGITS = 10
 FIELD = 28
 
 # Thresholds (documented in the README and OpenAPI; bench/honesty.py measures them).
-NOT_DIGIT_MIN = 0.5  # the "not a digit" output at or above this: not_a_digit
+NOT_DIGIT_MIN = 0.3  # the "not a digit" output at or above this: not_a_digit (chosen on validation, docs/benchmarks.md)
 NO_REJECT_OUTPUT_MIN = 0.3  # 10-output files: a best digit below this is not a digit either
 SURE_MIN = 0.8  # calibrated confidence at or above this: a digit, confidently
 CANDIDATE_MASS = 0.9  # unsure: the fewest best digits whose probabilities sum to this (2 or 3)

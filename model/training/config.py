@@ -46,6 +46,8 @@ class TrainConfig:
     keep_best: bool = True
     # Strengths for model.training.augment.AugmentConfig ({}: its defaults); None: no augmentation.
     augment: dict[str, Any] | None = field(default_factory=dict)
+    # 10 digits, or 11 with a "not a digit" output (label 10; model.training.honest).
+    num_classes: int = 10
 
     def __post_init__(self) -> None:
         self.hidden = tuple(int(h) for h in self.hidden)
@@ -78,6 +80,8 @@ class TrainConfig:
             problems.append(f"validation size cannot be negative, got {self.val_size}")
         if self.limit is not None and self.limit < 2:
             problems.append(f"limit must be at least 2 images, got {self.limit}")
+        if self.num_classes not in (10, 11):
+            problems.append(f"num_classes must be 10 or 11 (digits + not a digit), got {self.num_classes}")
         if problems:
             raise ValueError("; ".join(problems))
         if self.augment is not None:

@@ -161,8 +161,9 @@ def train(
     data: Any,
     progress: bool | TrainingProgress = True,
     extra: tuple[np.ndarray, np.ndarray] | None = None,
+    init: MLP | None = None,
 ) -> tuple[MLP, dict[str, Any]]:
-    """Train a fresh MLP; returns it (best validation epoch's parameters unless keep_best is off).
+    """Train a fresh MLP (or go on training ``init``, whose layer sizes must match); returns it (best validation epoch's parameters unless keep_best is off).
 
     ``data``: a ``model.data.Mnist`` (its training images are split into training and
     validation), an ``(images, labels)`` pair of arrays treated the same way, or a
@@ -173,7 +174,9 @@ def train(
     if isinstance(progress, bool):
         progress = ProgressBar() if progress else SilentProgress()
     model = MLP(hidden_sizes=config.hidden, activation=config.activation,
-                dropout=config.dropout, seed=config.seed)
+                dropout=config.dropout, seed=config.seed, num_classes=config.num_classes)
+    if init is not None:
+        model.load_state(init.state())  # raises ModelFileError on a size mismatch
     optimizer = make_optimizer(model, config)
     schedule = make_schedule(config.schedule, config.lr, config.epochs, step_size=config.step_size,
                              gamma=config.gamma, warmup=config.warmup, min_lr=config.min_lr)

@@ -1,4 +1,8 @@
-// After an answer, the user says which digit they drew (one click or one key); the server keeps it.
+// After an answer, the user says which digit they drew, or that it was not a digit at all
+// (one click or one key); the server keeps it.
+
+/** The label /feedback takes for "this was not a digit". */
+export const NOT_A_DIGIT = 'not_a_digit';
 
 export class FeedbackPanel {
   #root;
@@ -15,11 +19,13 @@ export class FeedbackPanel {
     this.#endpoint = endpoint;
     this.#el = {
       buttons: [...root.querySelectorAll('.digit-button')].sort((a, b) => a.dataset.digit - b.dataset.digit),
+      notDigit: root.querySelector('#feedback-not-digit'),
       status: root.querySelector('#feedback-status'),
     };
     for (const button of this.#el.buttons) {
       button.addEventListener('click', () => this.choose(Number(button.dataset.digit)));
     }
+    this.#el.notDigit?.addEventListener('click', () => this.choose(NOT_A_DIGIT));
   }
 
   setTranslator(t) {
@@ -41,7 +47,7 @@ export class FeedbackPanel {
     this.#draw();
   }
 
-  /** The user's digit; returns false when there is nothing to answer (already sent, no answer). */
+  /** The user's digit (or NOT_A_DIGIT); returns false when there is nothing to answer (already sent, no answer). */
   choose(label) {
     if (!this.#offer || (this.#sent && this.#sent.state !== 'failed')) return false;
     this.#send(this.#offer, label);
@@ -66,17 +72,27 @@ export class FeedbackPanel {
     this.#root.hidden = !offer;
     this.#root.dataset.state = sent ? sent.state : 'asking';
     const locked = Boolean(sent) && sent.state !== 'failed';
+    const answeredNotDigit = offer?.prediction.verdict === NOT_A_DIGIT;
     this.#el.buttons.forEach((button, digit) => {
-      button.classList.toggle('is-answer', Boolean(offer) && digit === offer.prediction.digit);
+      button.classList.toggle('is-answer', Boolean(offer) && !answeredNotDigit && digit === offer.prediction.digit);
       button.setAttribute('aria-pressed', String(Boolean(sent) && sent.label === digit && sent.state !== 'failed'));
       button.setAttribute('aria-disabled', String(locked));
-      button.setAttribute('aria-label', offer && digit === offer.prediction.digit
+      button.setAttribute('aria-label', offer && !answeredNotDigit && digit === offer.prediction.digit
         ? t('feedbackRight', { digit }) : t('barLabel', { digit }));
     });
+    const notDigit = this.#el.notDigit;
+    if (notDigit) {
+      notDigit.classList.toggle('is-answer', answeredNotDigit);
+      notDigit.setAttribute('aria-pressed', String(Boolean(sent) && sent.label === NOT_A_DIGIT && sent.state !== 'failed'));
+      notDigit.setAttribute('aria-disabled', String(locked));
+      notDigit.textContent = t('feedbackNotDigit');
+      notDigit.setAttribute('aria-label', answeredNotDigit ? t('feedbackNotDigitRight') : t('feedbackNotDigit'));
+    }
     const status = !sent ? ''
       : sent.state === 'sending' ? t('feedbackSending')
-        : sent.state === 'saved' ? t(sent.label === offer?.prediction.digit ? 'feedbackConfirmed' : 'feedbackSaved',
-          { digit: sent.label })
+        : sent.state === 'saved' && sent.label === NOT_A_DIGIT ? t('feedbackSavedNotDigit')
+        : sent.state === 'saved' ? t(sent.label === offer?.prediction.digit && !answeredNotDigit
+          ? 'feedbackConfirmed' : 'feedbackSaved', { digit: sent.label })
           : sent.message ? t('feedbackFailed', { message: sent.message }) : t('feedbackOffline');
     this.#el.status.textContent = status;
   }

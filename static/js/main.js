@@ -2,7 +2,7 @@
 // Digit / Number switch (Number: a wide pad, /predict/number, static/js/number.js shows the answer).
 import { DOT_EXTENT, DrawingPad } from './pad.js';
 import { ExplainPanel } from './explain.js';
-import { FeedbackPanel } from './feedback.js';
+import { FeedbackPanel, NOT_A_DIGIT } from './feedback.js';
 import { NumberView, isNumberReading } from './number.js';
 import { Predictor } from './predictor.js';
 import { ResultView, errorMessage } from './results.js';
@@ -172,6 +172,8 @@ document.addEventListener('keydown', (event) => {
   } else if ((key === 'c' || key === 'escape') && !event.ctrlKey && !event.metaKey) {
     event.preventDefault();
     clear();
+  } else if (key === 'n' && !event.ctrlKey && !event.metaKey && feedback.choose(NOT_A_DIGIT)) {
+    event.preventDefault();
   } else if (/^[0-9]$/.test(key) && !event.ctrlKey && !event.metaKey && feedback.choose(Number(key))) {
     event.preventDefault();
   }

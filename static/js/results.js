@@ -1,7 +1,13 @@
 // Shows the state of the recognition: empty, waiting, an answer (digit, bars, preview) or an error.
 
-/** Below this probability the page says plainly that it is not sure. */
+/** Below this probability the page says plainly that it is not sure (answers without a `verdict`). */
 export const UNSURE_BELOW = 0.6;
+
+/** The server's verdict, or the page's own rule for a server that sends none. */
+export function verdictOf(prediction) {
+  if (['digit', 'unsure', 'not_a_digit'].includes(prediction.verdict)) return prediction.verdict;
+  return prediction.probabilities[prediction.digit] < UNSURE_BELOW ? 'unsure' : 'digit';
+}
 
 export class ResultView {
   #root;
@@ -65,12 +71,18 @@ export class ResultView {
     const t = this.#t;
     const el = this.#el;
     const ranked = prediction ? rank(prediction.probabilities) : [];
-    const unsure = state === 'result' && prediction.probabilities[prediction.digit] < UNSURE_BELOW;
+    const verdict = state === 'result' ? verdictOf(prediction) : '';
+    const unsure = verdict === 'unsure';
+    const notDigit = verdict === 'not_a_digit';
     const confidence = prediction ? prediction.probabilities[prediction.digit] : 0;
+    const candidates = unsure && Array.isArray(prediction.candidates) && prediction.candidates.length > 1
+      ? prediction.candidates : ranked.slice(0, 2);
 
     this.#root.dataset.state = state;
+    this.#root.dataset.verdict = verdict;
     this.#root.setAttribute('aria-busy', 'false');
     this.#root.classList.toggle('is-unsure', unsure);
+    this.#root.classList.toggle('is-not-digit', notDigit);
 
     el.error.hidden = state !== 'error';
     el.errorText.textContent = state === 'error' ? errorMessage(t, error) : '';
@@ -79,23 +91,30 @@ export class ResultView {
       empty: () => t('statusEmpty'),
       'too-small': () => t('statusTooSmall'),
       error: () => t('statusError'),
-      result: () => (unsure
-        ? t('statusUnsure', {
-          digit: prediction.digit, pct: percent(confidence), second: ranked[1], pct2: percent(prediction.probabilities[ranked[1]]),
-        })
-        : t('statusResult', { digit: prediction.digit, pct: percent(confidence) })),
+      result: () => {
+        if (notDigit) return t('statusNotDigit');
+        if (unsure) {
+          return t('statusUnsure', {
+            digit: prediction.digit, pct: percent(confidence), candidates: candidates.join(t('or')),
+            second: candidates[1], pct2: percent(prediction.probabilities[candidates[1]]),
+          });
+        }
+        return t('statusResult', { digit: prediction.digit, pct: percent(confidence) });
+      },
     }[state]();
 
-    el.digit.textContent = prediction ? String(prediction.digit) : '';
+    // Not a digit: no number is shown at all, only the words.
+    el.digit.textContent = prediction && !notDigit ? String(prediction.digit) : '';
     el.confidence.replaceChildren();
     if (prediction) {
-      el.confidence.append(t('confidence', { pct: percent(confidence) }));
-      if (unsure) {
+      if (!notDigit) el.confidence.append(t('confidence', { pct: percent(confidence) }));
+      if (unsure || notDigit) {
         const badge = document.createElement('span');
         badge.className = 'badge';
-        badge.id = 'unsure';
-        badge.textContent = t('unsure');
-        el.confidence.append(' ', badge);
+        badge.id = notDigit ? 'not-a-digit' : 'unsure';
+        badge.textContent = notDigit ? t('notDigit') : t('unsure');
+        if (!notDigit) el.confidence.append(' ');
+        el.confidence.append(badge);
       }
     }
 

@@ -53,7 +53,15 @@ def assert_shows(page: Page, prediction: dict) -> None:
     and sum to 100 %, one highlighted winner, and the 28x28 preview."""
     assert page.locator("#result").get_attribute("data-state") == "result"
     digit = prediction["digit"]
-    assert page.locator("#digit").inner_text() == str(digit)
+    verdict = prediction.get("verdict")
+    if verdict is None:  # an answer without a verdict: the page's own threshold decides
+        verdict = "unsure" if prediction["probabilities"][digit] < UNSURE_BELOW else "digit"
+    assert page.locator("#result").get_attribute("data-verdict") == verdict
+    if verdict == "not_a_digit":  # the words instead of a number
+        assert page.locator("#digit").inner_text() == "" and not page.locator("#digit").is_visible()
+        assert page.locator("#not-a-digit").is_visible() and not page.locator("#unsure").is_visible()
+    else:
+        assert page.locator("#digit").inner_text() == str(digit)
     bars = read_bars(page)
     assert [bar["digit"] for bar in bars] == list(range(10))
     for bar, p in zip(bars, prediction["probabilities"]):
@@ -68,6 +76,7 @@ def assert_shows(page: Page, prediction: dict) -> None:
     assert preview.is_visible()
     assert preview.get_attribute("src").startswith("data:image/")
     assert preview.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [28, 28]
-    confidence = prediction["probabilities"][digit]
-    assert page.locator("#confidence").inner_text().startswith(f"{js_round(100 * confidence)}%")
-    assert page.locator("#unsure").is_visible() == (confidence < UNSURE_BELOW)
+    if verdict != "not_a_digit":
+        confidence = prediction["probabilities"][digit]
+        assert f"{js_round(100 * confidence)}%" in page.locator("#confidence").inner_text()  # "45% sure", "把握 45%"
+        assert page.locator("#unsure").is_visible() == (verdict == "unsure")

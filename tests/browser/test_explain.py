@@ -126,11 +126,11 @@ def test_model_page_shows_curves_confusion_and_versions(browser: Browser, server
         page.locator('a[href="/model"]').wait_for(state="attached")
         response = page.goto(server.url + "/model")
         assert response.status == 200
-        expect(page.locator("#layers")).to_contain_text("784→800→800→10")
+        expect(page.locator("#layers")).to_contain_text("784→800→800→11")  # the 11th output: not a digit
         expect(page.locator("#curves svg polyline.series")).to_have_count(4)
         points = page.locator('#curves polyline[data-label="validation accuracy"]').get_attribute("points")
-        assert len(points.split()) == 60  # one point per epoch of the shipped model
-        expect(page.locator("#confusion rect.cell")).to_have_count(100)
+        assert len(points.split()) == 16  # one point per epoch of the shipped model (16 epochs of fine-tuning)
+        expect(page.locator("#confusion rect.cell")).to_have_count(121)
         expect(page.locator("#confused-pairs tr")).to_have_count(6)
         expect(page.locator("#version-table tr.is-active")).to_contain_text("shipped")
         assert page.evaluate("window.cspViolations") == []

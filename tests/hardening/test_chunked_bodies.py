@@ -21,13 +21,16 @@ FEEDBACK = {"image": DATA_URL, "label": 1, "predicted": 1, "confidence": 0.9, "m
 MULTIPART = (b"--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"d.png\"\r\n"
              b"Content-Type: image/png\r\n\r\n" + PNG + b"\r\n--b--\r\n")
 
-# Every reader of a body: raw bytes, JSON (three routes), multipart form parsing.
+# Every reader of a body: raw bytes, JSON (four routes), multipart form parsing.
 READERS = {
     "raw_png": ("/predict", "image/png", PNG),
     "json": ("/predict", "application/json", json.dumps({"image": DATA_URL}).encode()),
     "multipart": ("/predict", "multipart/form-data; boundary=b", MULTIPART),
     "batch_json": ("/predict/batch", "application/json", json.dumps({"images": [DATA_URL]}).encode()),
     "feedback_json": ("/feedback", "application/json", json.dumps(FEEDBACK).encode()),
+    "number_raw_png": ("/predict/number", "image/png", PNG),
+    "explain_raw_png": ("/explain", "image/png", PNG),  # /explain reads its options from the body first
+    "explain_json": ("/explain", "application/json", json.dumps({"image": DATA_URL, "steps": 4}).encode()),
 }
 
 
@@ -75,7 +78,9 @@ def test_well_formed_chunked_bodies_with_trailers_are_served(hostile_server, rea
     [response] = parse_responses(send_raw(hostile_server, chunked_request(path, content_type, body)))
     assert response.status in (200, 201), response.body[:300]
     result = json.loads(response.body)
-    if reader != "feedback_json":
+    if reader == "number_raw_png":
+        assert result["number"] == "1"
+    elif reader != "feedback_json":
         assert (result["results"][0] if reader == "batch_json" else result)["digit"] == 1
 
 

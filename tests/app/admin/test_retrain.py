@@ -197,3 +197,25 @@ def test_admin_retrain_quick_trains_the_train_commands_quick_recipe(admin, regis
     train_card = json.loads((tmp_path / "quick.json").read_text())
     assert admin_card["hyperparameters"] == train_card["hyperparameters"]
     assert admin_card["hyperparameters"]["augment"] is None and admin_card["hyperparameters"]["epochs"] == 1
+
+
+def test_gate_checks_drawn_digits_and_the_not_a_digit_rate_of_an_11_output_model():
+    """The held-out drawn sets are gate rows; a candidate that stops rejecting non-digits is refused
+    when the served model has the "not a digit" output (not when it only has low confidence)."""
+    from model.data.honest import DrawnSet
+    from model.training.honest import widen_to_not_digit
+    from app.admin.retrain import DRAWN_DIGITS, NON_DIGITS
+
+    rng = np.random.default_rng(0)
+    x = rng.random((20, 784), dtype=np.float32)
+    drawn = {DRAWN_DIGITS: DrawnSet(x[:10], np.arange(10), ["digits"] * 10, ["f"] * 10),
+             NON_DIGITS: DrawnSet(x[10:], np.full(10, 10), ["shapes"] * 10, ["f"] * 10)}
+    rejecting = widen_to_not_digit(tiny_model())
+    rejecting.dense[-1].b[10] = 50.0  # calls everything "not a digit"
+    plain = widen_to_not_digit(tiny_model())
+    report = run_gate(rejecting, "old", plain, "new", {}, 0.2, verdict_sets=drawn)
+    rows = {r.name: r for r in report.rows}
+    assert rows[NON_DIGITS].active == 1.0 and rows[NON_DIGITS].candidate < 1.0
+    assert not report.passed and NON_DIGITS in " ".join(report.reasons)
+    ten = run_gate(tiny_model(), "old", tiny_model(), "new", {}, 0.2, verdict_sets=drawn)
+    assert ten.passed and {r.name for r in ten.rows} == {DRAWN_DIGITS, NON_DIGITS}

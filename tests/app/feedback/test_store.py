@@ -43,7 +43,7 @@ def test_new_database_is_wal_at_current_schema(db_path):
     FeedbackStore(db_path)
     conn = sqlite3.connect(db_path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     columns = [r[1] for r in conn.execute("PRAGMA table_info(feedback)")]
     assert columns == ["id", "created_at", "label", "predicted", "confidence", "model_version",
                        "seen", "original"]
@@ -70,7 +70,7 @@ def test_rows_round_trip(store_target):
     assert labels.tolist() == [7, 3]
 
 
-@pytest.mark.parametrize("bad", [dict(label=10), dict(label=-1), dict(predicted=11), dict(confidence=1.5)])
+@pytest.mark.parametrize("bad", [dict(label=11), dict(label=-1), dict(predicted=10), dict(confidence=1.5)])  # 10: not a digit
 def test_database_refuses_out_of_range_values(store_target, bad):
     store = open_store(store_target)
     with pytest.raises(INTEGRITY_ERRORS):

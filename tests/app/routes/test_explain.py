@@ -106,7 +106,7 @@ def test_maps_layers_and_templates_are_the_networks_own(client) -> None:
         assert seen.sum() > 50
         assert red[seen & (values > 0)].all() and not red[seen & (values < 0)].any()
     hidden1, hidden2, output = body["layers"]
-    assert [hidden1["size"], hidden2["size"], output["size"]] == [800, 800, 10]
+    assert [hidden1["size"], hidden2["size"], output["size"]] == [800, 800, model.spec["num_classes"]]  # 11: "not a digit"
     np.testing.assert_allclose(output["values"], body["logits"], atol=1e-4)
     assert hidden1["template_kind"] == "weights" and hidden2["template_kind"] == "input_gradient"
     for unit in hidden1["contributing_units"]:

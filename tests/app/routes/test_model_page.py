@@ -49,9 +49,9 @@ def test_model_page_from_card_and_registry(instance) -> None:
     assert response.status_code == 200 and response.mimetype == "text/html"
     assert "Content-Security-Policy" in response.headers
     html = response.get_data(as_text=True)
-    assert "784</span>" in html and "1,276,810 parameters" in html
+    assert "784</span>" in html and "1,277,611 parameters" in html  # 784-800-800-11: the shipped model says "not a digit"
     assert html.count('class="series"') == 4  # loss and accuracy, training and validation
-    assert html.count('class="cell"') == 100
+    assert html.count('class="cell"') == 121  # 11 x 11: the shipped model's 11th output is "not a digit"
     assert 'class="bin"' in html and "ECE 1.23%" in html  # the reliability diagram, from the calibration
     assert "mnist_test (10000): 99.54% → 99.61%" in html
     assert "feedback_holdout (40): 85.00% → 92.50%" in html
@@ -74,8 +74,8 @@ def test_admin_report_writes_the_pages_figures(instance, tmp_path) -> None:
             assert path.read_text() == figures[path.stem] + "\n"
             ET.parse(path)
     summary = (out / "summary.txt").read_text()
-    assert "model v2 (mlp-v2)" in summary and "784 -> 800 -> 800 -> 10" in summary
-    assert "MNIST test 99.54%" in summary
+    assert "model v2 (mlp-v2)" in summary and "784 -> 800 -> 800 -> 11" in summary
+    assert "MNIST test 98.88%" in summary  # the card's 11-output accuracy (a rejected MNIST digit counts as wrong)
     assert "passed mnist_test 99.54% -> 99.61%; feedback_holdout 85.00% -> 92.50%" in summary
     shipped = write_report(registry, "shipped", tmp_path / "shipped")
     assert "reliability_after.svg" not in {p.name for p in shipped}  # the shipped card has no calibration

@@ -120,14 +120,14 @@ def test_explanation_agrees_with_the_prediction_and_leaves_the_model_alone() -> 
     e = explain(model, x)
     np.testing.assert_allclose(e.probabilities, model.predict_proba(x)[0], rtol=1e-4, atol=1e-6)
     assert e.target == int(model.predict(x[None, :])[0])
-    assert [len(layer.values) for layer in e.layers] == [800, 800, 10]
+    assert [len(layer.values) for layer in e.layers] == [800, 800, model.spec["num_classes"]]  # 11 in the shipped file
     assert all(v >= 0 for layer in e.layers[:2] for v in layer.values)  # ReLU activations
     values = e.layers[0].values
     assert [u for u, _ in e.layers[0].top_units] == list(np.argsort(-values, kind="stable")[:8])
     for name, value in model.state().items():
         np.testing.assert_array_equal(value, before[name])
     with pytest.raises(ValueError):
-        explain(model, x, target=10)
+        explain(model, x, target=model.spec["num_classes"])  # 11 outputs in the shipped file: 0-10
     with pytest.raises(ValueError):
         explain(model, x[:100])
 
