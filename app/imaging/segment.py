@@ -1,7 +1,8 @@
 """Cut the ink of a number into its digits (Pillow + NumPy only).
 
     ink -> connected pieces (8-connected runs, joined by pointer jumping) -> specks dropped
-        -> atoms: the pieces, a wide piece (touching digits) cut at the valleys of its column profile
+        -> atoms: the pieces, a wide piece (touching digits) cut at the valleys of its column profile,
+           straight down and, as other ways, along drop-fall paths (app/imaging/dropfall.py)
         -> candidates: 1 to MAX_GROUP consecutive atoms, left to right, that could be one digit
         -> [the caller classifies every candidate in one forward pass]
         -> best_reading: the partition of the atoms into candidates with the highest score
