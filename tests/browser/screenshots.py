@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
 from testkit.chromium import launch
 from testkit.browser_drawing import DIGITS, draw_and_wait, draw_with_mouse, draw_with_touch
@@ -25,8 +26,10 @@ SHOTS = [
 ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def shot_pages(description: str) -> Iterator[tuple[str, Page, int, Callable, bool, LiveServer, Path]]:
+    """Parse --out, start the app under gunicorn and Chromium, and yield one fresh page per SHOT:
+    (name, page, digit, draw, full_page, server, out folder). The one session both screenshot scripts use."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -37,15 +40,23 @@ def main() -> None:
             context = browser.new_context(locale="en-GB", color_scheme="light", **options)
             page = context.new_page()
             page.goto(server.url + "/")
-            prediction = draw_and_wait(page, DIGITS[digit], draw=draw).json()
-            page.wait_for_timeout(400)  # let the bars finish their short transition
-            path = args.out / f"{name}.png"
-            page.screenshot(path=path, full_page=full_page)
-            print(f"{path.relative_to(REPO) if path.is_relative_to(REPO) else path}: drew {digit}, "
-                  f"shown {prediction['digit']} ({prediction['probabilities'][prediction['digit']]:.0%})")
+            yield name, page, digit, draw, full_page, server, args.out
             context.close()
         browser.close()
 
+
+def shown_path(path: Path) -> Path:
+    return path.relative_to(REPO) if path.is_relative_to(REPO) else path
+
+
+def main() -> None:
+    for name, page, digit, draw, full_page, _, out in shot_pages(__doc__.splitlines()[0]):
+        prediction = draw_and_wait(page, DIGITS[digit], draw=draw).json()
+        page.wait_for_timeout(400)  # let the bars finish their short transition
+        path = out / f"{name}.png"
+        page.screenshot(path=path, full_page=full_page)
+        print(f"{shown_path(path)}: drew {digit}, "
+              f"shown {prediction['digit']} ({prediction['probabilities'][prediction['digit']]:.0%})")
 
 if __name__ == "__main__":
     main()
