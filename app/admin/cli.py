@@ -3,7 +3,7 @@
     python -m app.admin feedback stats             what users sent, and how often the model was right
     python -m app.admin feedback export OUT        PNGs + CSV (a folder) or one .npz file
     python -m app.admin feedback purge [--yes]     delete every stored drawing
-    python -m app.admin retrain [training flags]   train a candidate on MNIST + feedback, gate, promote
+    python -m app.admin retrain [training flags]   train a candidate (the honest recipe) on MNIST + feedback, gate, promote
     python -m app.admin models list                trained versions and which one is served
     python -m app.admin models promote VERSION     serve VERSION (workers pick it up within ~1 s)
     python -m app.admin models rollback            serve the version that was served before
@@ -42,6 +42,7 @@ from app.admin.report import cmd_report
 from app.admin.text_table import format_table
 from app.settings import Settings, resolve_path
 from model.artifacts.weights_file import ModelFileError
+from model.cli.honest import add_honest_arguments
 from model.training.options import add_training_arguments
 
 log = logging.getLogger("app.admin")
@@ -197,12 +198,16 @@ def retrain_parser(prog: str) -> argparse.ArgumentParser:
     """`retrain`'s flags: every training flag of the model's parser plus the feedback and gate ones."""
     parser = argparse.ArgumentParser(
         prog=f"{prog} retrain",
-        description="Train a new model with every flag of `python -m model.cli.train`, the feedback "
-                    "drawings mixed in; then compare it with the served model on the MNIST test set "
-                    "and the held-out drawings. It is stored as a new version and promoted only if it "
-                    "is not worse by more than --tolerance points on either. Ctrl-C changes nothing. "
-                    "Exit status: 0 promoted (or --no-promote), 3 refused by the gate.")
+        description="Train a new model with every flag of `python -m model.cli.honest` (MNIST + drawn "
+                    "digits + non-digits, an 11th \"not a digit\" output, calibrated), the feedback "
+                    "drawings mixed in (\"not a digit\" ones as non-digits); then compare it with the "
+                    "served model on the MNIST test set, the held-out drawn digits and non-digits and the "
+                    "held-out feedback. It is stored as a new version and promoted only if it is not worse "
+                    "by more than --tolerance points on any. Ctrl-C changes nothing. "
+                    "Exit status: 0 promoted (or --no-promote), 2 usage, 3 refused by the gate.")
     add_training_arguments(parser)
+    add_honest_arguments(parser, init_help="start from this weights file, or 'served' for the model being "
+                                           "served (10 outputs are widened to 11); default: random weights")
     add_retrain_arguments(parser)
     return parser
 

@@ -1,10 +1,13 @@
 """Retrain on MNIST plus the users' drawings, and gate the candidate against the served model.
 
-The candidate is trained exactly like ``python -m model.cli.train`` (same flags, same code), with
-the feedback drawings mixed into the training part, repeated K times since a few dozen drawings
-would otherwise drown among 55,000 MNIST digits. A fixed share of the drawings (chosen by a hash
-of their id, so a drawing stays on its side as more arrive) is held out to measure whether the
-model learned the users' handwriting rather than memorised it.
+The candidate is trained exactly like ``python -m model.cli.honest`` (same flags, same code:
+model.training.honest.train_and_save_honest): MNIST + the project's stroke-drawn digits +
+non-digits as an 11th "not a digit" output, calibrated by temperature scaling. The feedback
+drawings join the training part - digit corrections as digit examples, "not a digit" ones
+(label 10) as non-digit examples - repeated K times since a few dozen drawings would otherwise
+drown among 55,000 MNIST digits. A fixed share of the drawings (chosen by a hash of their id,
+so a drawing stays on its side as more arrive) is held out to measure whether the model learned
+the users' handwriting rather than memorised it.
 
 Nothing is visible until the end: the candidate is written into a staging folder inside
 models/ and renamed into place in one step, so Ctrl-C or a crash leaves models/ as it was.
@@ -30,12 +33,14 @@ from model.nn.metrics import loss_and_accuracy
 from model.artifacts.weights_file import ModelFileError
 from model.nn.network import MLP
 from model.training.config import TrainConfig
-from model.training.loop import as_features, as_labels, train_and_save
+from model.training.loop import as_features, as_labels
 from model.training.options import load_data, parse_training_argv
 
 log = logging.getLogger("app.admin")
 MNIST_TEST, FEEDBACK_HOLDOUT = "MNIST test", "feedback holdout"
 DRAWN_DIGITS, NON_DIGITS = "drawn digits (held out)", "non-digits called not_a_digit (held out)"
+FEEDBACK_NOT_DIGIT = "feedback holdout: not a digit, called not_a_digit"
+SERVED = "served"  # --init served: fine-tune the model being served
 
 
 def holdout_mask(ids: np.ndarray, fraction: float) -> np.ndarray:
@@ -174,7 +179,8 @@ def run_gate(
         report.reasons.append(f"the served model {active_version} cannot be loaded to compare with")
     # An active model without the "not a digit" output rejects only by low confidence, so an
     # untrained one "rejects" everything: its rate is shown, but not a bar to clear.
-    unfair = set() if active is not None and active.spec["num_classes"] > NOT_A_DIGIT else {NON_DIGITS}
+    unfair = (set() if active is not None and active.spec["num_classes"] > NOT_A_DIGIT
+              else {NON_DIGITS, FEEDBACK_NOT_DIGIT})
     for row in rows:
         if row.name in unfair:
             continue
@@ -218,6 +224,8 @@ def check_retrain_arguments(args: argparse.Namespace) -> str | None:
         return "--feedback-holdout must be in [0, 1)"
     if args.tolerance < 0:
         return "--tolerance cannot be negative"
+    if args.drawn_scale <= 0:
+        return "--drawn-scale must be positive"
     return None
 
 
@@ -235,34 +243,74 @@ def retrain_config(args: argparse.Namespace) -> TrainConfig:
     return config
 
 
+def feedback_gate_sets(feedback: FeedbackSplit) -> tuple[tuple[np.ndarray, np.ndarray], Any]:
+    """The held-out feedback as two gate rows: digit corrections (accuracy) and "not a digit"
+    drawings (share called not_a_digit by the server's verdict rule, as a DrawnSet)."""
+    from model.data.honest import DrawnSet
+
+    x, y = as_features(feedback.holdout_x), np.asarray(feedback.holdout_y, dtype=np.intp)
+    digits, n = y < NOT_A_DIGIT, int(np.sum(y == NOT_A_DIGIT))
+    return (x[digits], y[digits]), DrawnSet(x[~digits], y[~digits], ["feedback"] * n, ["feedback"] * n)
+
+
+def initial_model(args: argparse.Namespace, config: TrainConfig, registry: ModelRegistry,
+                  active_version: str) -> tuple[MLP | None, dict[str, Any] | None]:
+    """--init (a weights file, or ``served``) loaded and widened to 11 outputs; (None, None) without it.
+
+    Raises ValueError (hidden sizes differ from --hidden) or ModelFileError (unreadable file).
+    """
+    from model.cli.honest import load_init
+
+    if args.init is None:
+        return None, None
+    path = registry.path_of(active_version) if str(args.init) == SERVED else args.init
+    return load_init(path, config.hidden)
+
+
 def run_retrain(args: argparse.Namespace, config: TrainConfig, registry: ModelRegistry,
                 store: FeedbackStore, argv: list[str]) -> int:
-    """Train, gate, store, maybe promote; returns the exit status."""
+    """Train (the honest recipe), gate, store, maybe promote; returns the exit status."""
+    from model.training.honest import NUM_CLASSES, drawn_sizes, held_out_sets, train_and_save_honest
+
     active_version = registry.active_version()
     try:
         active: MLP | None = load_servable(registry.path_of(active_version))
     except ModelFileError as exc:
         log.error("served model %s cannot be loaded: %s", active_version, exc)
         active = None
-    feedback = split_feedback(store, args.feedback_holdout, config.num_classes)
+    try:
+        init, init_source = initial_model(args, config, registry, active_version)
+    except (ValueError, ModelFileError) as exc:
+        log.error("%s", exc)
+        return 2
+    feedback = split_feedback(store, args.feedback_holdout, NUM_CLASSES)
     extra = repeated(feedback.train_x, feedback.train_y, args.feedback_oversample)
-    log.info("feedback: %d drawings for training (x%d), %d held out; served model: %s",
-             len(feedback.train_y), args.feedback_oversample, len(feedback.holdout_y), active_version)
+    log.info("feedback: %d drawings for training (x%d; %d of them \"not a digit\"), %d held out; served model: %s",
+             len(feedback.train_y), args.feedback_oversample, int(np.sum(feedback.train_y == NOT_A_DIGIT)),
+             len(feedback.holdout_y), active_version)
     staging = None
     try:
         mnist = load_data(args)
-        staging = registry.staging_dir()
-        model, card = train_and_save(config, mnist, staging / WEIGHTS_NAME, extra=extra, progress=not args.quiet,
-                                     command="python -m app.admin " + shlex.join(argv))
         test_x, test_y = as_features(mnist.test_images), as_labels(mnist.test_labels, len(mnist.test_labels))
-        holdout_x = as_features(feedback.holdout_x)
+        held_out = held_out_sets(mnist, test_x, test_y)
+        staging = registry.staging_dir()
+        _, card = train_and_save_honest(
+            config, mnist, staging / WEIGHTS_NAME, sizes=drawn_sizes(args.drawn_scale, args.quick), init=init,
+            init_source=init_source, command="python -m app.admin " + shlex.join(argv),
+            progress=not args.quiet, extra=extra, held_out=held_out)
+        candidate = load_servable(staging / WEIGHTS_NAME)  # as the server will hold it: with its temperature
         version = card["version"]
-        report = run_gate(active, active_version, model, version,
-                          {MNIST_TEST: (test_x, test_y), FEEDBACK_HOLDOUT: (holdout_x, feedback.holdout_y)},
-                          args.tolerance, verdict_sets=honesty_gate_sets(mnist.test_images))
+        feedback_digits, feedback_nondigits = feedback_gate_sets(feedback)
+        report = run_gate(active, active_version, candidate, version,
+                          {MNIST_TEST: (test_x, test_y), FEEDBACK_HOLDOUT: feedback_digits}, args.tolerance,
+                          verdict_sets={DRAWN_DIGITS: held_out["drawn digits (held out)"],
+                                        NON_DIGITS: held_out["non-digits (held out)"],
+                                        FEEDBACK_NOT_DIGIT: feedback_nondigits})
         promote, decision = decide(report, args)
         card["parent_version"] = active_version
         card["feedback"] = {"train": len(feedback.train_y), "holdout": len(feedback.holdout_y),
+                            "train_not_a_digit": int(np.sum(feedback.train_y == NOT_A_DIGIT)),
+                            "holdout_not_a_digit": len(feedback_nondigits),
                             "oversample": args.feedback_oversample, "holdout_fraction": args.feedback_holdout}
         card["gate"] = {**report.to_dict(), "decision": decision}
         write_json_atomic(staging / CARD_NAME, card)

@@ -40,6 +40,7 @@ from functools import partial
 from gunicorn import util
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
+from app.deploy import one_write_response
 from app.deploy.request_framing import RequestFraming
 from app.settings import Settings
 
@@ -89,7 +90,8 @@ class DeadlineSocket:
             raise RequestTimedOut(errno.ETIMEDOUT, f"request not received within {self.seconds:g} s") from None
 
     def sendall(self, data: bytes, *flags: int) -> None:
-        self._sock.settimeout(self.seconds)
+        if self._sock.gettimeout() != self.seconds:  # settimeout is a system call; skip it when already so
+            self._sock.settimeout(self.seconds)
         self._sock.sendall(data, *flags)
 
     def sendfile(self, file, offset: int = 0, count: int | None = None) -> int:
@@ -191,6 +193,7 @@ class DeadlineThreadWorker(ThreadWorker):
         self.read_timeout = read_timeout_from_env()  # once per worker, not per connection
         self.log.error_log.addFilter(QuietTimeouts())
         util.write_error = write_json_error  # in this worker process: the one place gunicorn writes them
+        one_write_response.install()  # headers and body in one write (app/deploy/one_write_response.py)
         self.init_process_buffering()
         super().init_process()
 

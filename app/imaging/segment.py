@@ -1,7 +1,8 @@
 """Cut the ink of a number into its digits (Pillow + NumPy only).
 
     ink -> connected pieces (8-connected runs, joined by pointer jumping) -> specks dropped
-        -> atoms: the pieces, a wide piece (touching digits) cut at the valleys of its column profile
+        -> atoms: the pieces, a wide piece (touching digits) cut at the valleys of its column profile,
+           straight down and, as other ways, along drop-fall paths (app/imaging/dropfall.py)
         -> candidates: 1 to MAX_GROUP consecutive atoms, left to right, that could be one digit
         -> [the caller classifies every candidate in one forward pass]
         -> best_reading: the partition of the atoms into candidates with the highest score
@@ -16,6 +17,8 @@ from __future__ import annotations
 from typing import NamedTuple, Sequence
 
 import numpy as np
+
+from app.imaging.dropfall import drop_fall
 
 MAX_DIGITS = 12  # digits in one drawing; more is a 422
 MAX_ATOMS = 64  # pieces after specks are dropped and wide pieces are cut
@@ -37,7 +40,12 @@ WIDE_ASPECT = 0.8  # wider than this times its own height: probably two digits..
 WIDE_COST = 6.0  # ...costing this much per unit of aspect above
 GAP_COST = 6.0  # joining pieces across a gap of g line heights costs GAP_COST * g
 CUT_COST = 0.3  # reading the two sides of a cut as different digits costs this much
+CUT_STYLES: tuple[tuple[bool, bool], ...] = ((False, True), (False, False), (True, True), (True, False))
+NO_VALLEY_MIDDLE = True  # drop-fall ways tried
 DIGIT_BONUS = 0.3  # added per digit: sums of log-confidences otherwise favour fewer, merged digits
+
+
+CutStyle = tuple[bool, bool]  # drop-fall from the bottom?, preferring the left?
 
 
 class TooManyPieces(ValueError):
@@ -74,7 +82,17 @@ def segment(ink: np.ndarray) -> Segmentation:
     keep |= np.maximum(heights, stats.x1 - stats.x0) >= STROKE_LENGTH * line_height
     if np.count_nonzero(keep) > MAX_ATOMS:
         raise too_many_pieces(int(np.count_nonzero(keep)))
-    owner, pieces = atoms_of(labels, stats, keep, line_height)
+    readings = [candidates_of(ink, *atoms_of(labels, stats, keep, line_height), line_height)]
+    if readings[0][0] > len(set(readings[0][2])):  # a piece was cut: also try the drop-fall paths
+        readings += [candidates_of(ink, *atoms_of(labels, stats, keep, line_height, style), line_height)
+                     for style in CUT_STYLES]
+    return joined(readings, line_height)
+
+
+def candidates_of(ink: np.ndarray, owner: np.ndarray, pieces: list[int],
+                  line_height: float) -> tuple[int, list[Candidate], list[int]]:
+    """One way of cutting the ink into atoms: (atom count, every candidate digit of consecutive atoms,
+    the component of each atom)."""
     split = straddling(pieces)
     boxes = atom_boxes(owner)
     if len(boxes) > MAX_ATOMS:
@@ -86,7 +104,30 @@ def segment(ink: np.ndarray) -> Segmentation:
             if candidate is None:
                 break  # a wider group would be even less plausible
             candidates.append(candidate)
-    return Segmentation(len(boxes), candidates, line_height)
+    return len(boxes), candidates, pieces
+
+
+def joined(readings: Sequence[tuple[int, list[Candidate], list[int]]], line_height: float) -> Segmentation:
+    """Several ways of cutting the ink as one graph for best_reading: all start at node 0 and end at
+    the last node, each with its own inner nodes, so the best reading is the best over all of them.
+
+    Why one graph: every candidate of every way is classified in the caller's one forward pass, and
+    the network's confidence on the halves picks the cut. A candidate with the same pixels in two
+    ways (the uncut digits) shares one ink array, so the caller can classify it once.
+    """
+    end = 1 + sum(atoms - 1 for atoms, _, _ in readings)
+    seen: dict[tuple, np.ndarray] = {}
+    candidates: list[Candidate] = []
+    offset = 1
+    for atoms, mine, _ in readings:
+        def node(k: int) -> int:
+            return 0 if k == 0 else end if k == atoms else offset + k - 1
+        for candidate in mine:
+            key = (candidate.box, candidate.ink.tobytes())
+            ink = seen.setdefault(key, candidate.ink)
+            candidates.append(candidate._replace(first=node(candidate.first), last=node(candidate.last), ink=ink))
+        offset += atoms - 1
+    return Segmentation(end, candidates, line_height)
 
 
 def too_many_pieces(count: int) -> TooManyPieces:
@@ -166,25 +207,40 @@ def component_stats(labels: np.ndarray, count: int, ink: np.ndarray) -> Stats:
     return Stats(x0, y0, x1, y1, mass)
 
 
-def atoms_of(labels: np.ndarray, stats: Stats, keep: np.ndarray,
-             line_height: float) -> tuple[np.ndarray, list[int]]:
-    """Atom id per pixel (-1: none), ids in left-to-right order, and the component of each atom."""
-    pieces: list[tuple[float, int, int, int]] = []  # (centre x, component, column from, column to)
+def atoms_of(labels: np.ndarray, stats: Stats, keep: np.ndarray, line_height: float,
+             style: CutStyle | None = None) -> tuple[np.ndarray, list[int]]:
+    """Atom id per pixel (-1: none), ids in left-to-right order, and the component of each atom.
+
+    A wide piece is cut at the valleys of its column profile: straight down (style None) or
+    along drop-fall paths starting there (``style``: from the bottom?, preferring the left?).
+    """
+    pieces: list[tuple[float, int, np.ndarray, np.ndarray, int]] = []  # (centre x, component, ys, xs, part)
     for c in np.flatnonzero(keep):
-        x0, x1 = int(stats.x0[c]), int(stats.x1[c])
+        x0, x1, y0, y1 = int(stats.x0[c]), int(stats.x1[c]), int(stats.y0[c]), int(stats.y1[c])
+        mask = labels[y0:y1, x0:x1] == c + 1
         cuts = []
-        height = int(stats.y1[c] - stats.y0[c])
         # Wide enough to be touching digits, but not a long dash (12 touching digits are < 12:1).
-        if SPLIT_ASPECT * height < x1 - x0 <= MAX_DIGITS * height:
-            cuts = cut_columns(column_extent(labels[stats.y0[c]:stats.y1[c], x0:x1] == c + 1), line_height)
-        bounds = [x0, *(x0 + cut for cut in cuts), x1]
-        pieces += [((lo + hi) / 2, c, lo, hi) for lo, hi in zip(bounds, bounds[1:])]
-    pieces.sort()
+        if SPLIT_ASPECT * (y1 - y0) < x1 - x0 <= MAX_DIGITS * (y1 - y0):
+            cuts = cut_columns(column_extent(mask), line_height)
+        ys, xs = np.nonzero(mask)
+        if not cuts:
+            pieces.append(((x0 + x1) / 2, int(c), ys + y0, xs + x0, 0))
+            continue
+        if style is None:
+            paths = np.repeat(np.asarray(cuts)[:, None], y1 - y0, axis=1)
+        else:
+            paths = np.stack([drop_fall(mask, cut, *style) for cut in cuts])
+            paths = np.maximum.accumulate(paths, axis=0)  # cuts never cross: each part lies between two
+        part = (xs[None, :] >= paths[:, ys]).sum(axis=0)
+        for k in np.unique(part):
+            sel = part == k
+            centre = x0 + (int(xs[sel].min()) + int(xs[sel].max()) + 1) / 2
+            pieces.append((centre, int(c), ys[sel] + y0, xs[sel] + x0, int(k)))
+    pieces.sort(key=lambda piece: (piece[0], piece[1], piece[4]))
     owner = np.full(labels.shape, -1, np.int32)
-    for atom, (_, c, lo, hi) in enumerate(pieces):
-        region = owner[:, lo:hi]
-        region[labels[:, lo:hi] == c + 1] = atom
-    return owner, [c for _, c, _, _ in pieces]
+    for atom, (_, _, ys, xs, _) in enumerate(pieces):
+        owner[ys, xs] = atom
+    return owner, [c for _, c, _, _, _ in pieces]
 
 
 def straddling(components: Sequence[int]) -> np.ndarray:
@@ -236,6 +292,8 @@ def cut_columns(profile: np.ndarray, line_height: float) -> list[int]:
             chosen.append(int(column))
         if len(chosen) >= limit:
             break
+    if not chosen and NO_VALLEY_MIDDLE:  # digits pressed together leave no valley: try the middle
+        chosen.append(width // 2)
     # The valley's bottom is where the digits meet only roughly: also cut a little to either side.
     nudge = max(1, int(round(CUT_NUDGE * line_height)))
     around = {c + d for c in chosen for d in (-nudge, 0, nudge) if margin <= c + d < width - margin}

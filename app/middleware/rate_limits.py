@@ -1,4 +1,5 @@
-"""Per-client rate limits on POST /predict (and /predict/batch, per image; /predict/number, per digit) and
+"""Per-client rate limits on POST /predict (one budget shared with /predict/batch, per 4 images; /predict/number,
+per digit; /explain) and
 POST /feedback (Flask-Limiter).
 
 Limits are counted per client address in memory by default (``memory://``): nothing about a
@@ -65,10 +66,13 @@ def init_app(app: Flask) -> Limiter:
     free = free_request(app.config.get("PREDICT_LIMIT_EXEMPT", ()))
     for endpoint, setting in LIMITED_ENDPOINTS.items():
         view = app.view_functions[endpoint]
+        # One budget per setting: /predict, a batch, a number and an explanation all draw on the
+        # client's PREDICT_LIMIT, so spreading requests over the routes gets no more through.
+        limit = functools.partial(limiter.shared_limit, app.config[setting], scope=setting)
         if endpoint in after:
-            limited = limiter.limit(app.config[setting], cost=after[endpoint], deduct_when=always)(view)
+            limited = limit(cost=after[endpoint], deduct_when=always)(view)
         else:
-            limited = limiter.limit(app.config[setting], cost=costs.get(endpoint, 1))(view)
+            limited = limit(cost=costs.get(endpoint, 1))(view)
         app.view_functions[endpoint] = unless_free(free, view, limited)
     # Decided before Flask-Limiter looks at any limit (about 0.1 ms less on every free request).
     limiter.request_filter(free)

@@ -63,11 +63,14 @@ def classifiable_candidates(
     except TooManyPieces as exc:
         return exc, [], [], 0
     inputs: list[ModelInput | None] = []
+    done: dict[int, ModelInput | None] = {}  # segment() shares one ink array between identical candidates
     for candidate in segmentation.candidates:
-        try:
-            inputs.append(from_ink(candidate.ink))
-        except EmptyImage:
-            inputs.append(None)
+        if id(candidate.ink) not in done:
+            try:
+                done[id(candidate.ink)] = from_ink(candidate.ink)
+            except EmptyImage:
+                done[id(candidate.ink)] = None
+        inputs.append(done[id(candidate.ink)])
     if not any(model_input is not None for model_input in inputs):
         raise EmptyImage("the image has almost no ink: draw a number first")
     return None, segmentation.candidates, inputs, segmentation.atoms

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 import numpy as np
-from flask import Blueprint, current_app, request
+from flask import Blueprint, Response, current_app, request
 
 from app.imaging.decode import (
     ACCEPTED_MEDIA_TYPES,
@@ -24,6 +24,7 @@ from app.settings import MAX_BATCH_IMAGES
 from app.middleware.errors import ApiError
 from app.middleware.metrics import count_prediction
 from app.serving.model_holder import LoadedModel
+from app.routes.json_answer import json_answer
 from app.routes.openapi import build_openapi
 from app.imaging.preprocess import WORK_SIZE, EmptyImage, ModelInput, preprocess
 from app.middleware.request_id import request_id
@@ -51,11 +52,11 @@ def current_model() -> LoadedModel:
 
 
 @bp.post("/predict")
-def predict() -> dict[str, Any]:
+def predict() -> Response:
     data = read_image_bytes()
     model_input = image_to_model_input(data)
     model = current_model()
-    return prediction(forward(model, [model_input])[0], model_input, model.version)
+    return json_answer(prediction(forward(model, [model_input])[0], model_input, model.version))
 
 
 def forward(model: LoadedModel, inputs: list[ModelInput]) -> np.ndarray:

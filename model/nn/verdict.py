@@ -55,6 +55,9 @@ class Verdict:
     shape: str | None = None  # "dot" or "line" when the geometry decided
 
 
+GRID_Y, GRID_X = np.mgrid[0:FIELD, 0:FIELD].astype(np.float32)  # made once: 30 us per call otherwise
+
+
 def stroke_shapes(fields: np.ndarray) -> list[str | None]:
     """For each 28x28 field (n, 784): "dot", "line" (not upright) or None (anything else).
 
@@ -63,36 +66,39 @@ def stroke_shapes(fields: np.ndarray) -> list[str | None]:
     reads a dot as a confident 0 and a dash as a 1 or a 7.
     """
     fields = np.asarray(fields, dtype=np.float32).reshape(-1, FIELD, FIELD)
-    out: list[str | None] = []
-    grid_y, grid_x = np.mgrid[0:FIELD, 0:FIELD].astype(np.float32)
-    for f in fields:
-        ink = f > INK_LEVEL
-        count = int(np.count_nonzero(ink))
-        if count < 3:
-            out.append("dot")
-            continue
-        rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-        h, w = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
-        if count >= DOT_FILL * h * w and DOT_ASPECT[0] <= h / w <= DOT_ASPECT[1] and not has_hole(ink):
-            out.append("dot")
-            continue
-        if h / w < DASH_ASPECT and count >= DASH_FILL * h * w:  # a short thick dash: a solid flat bar
-            out.append("line")
-            continue
-        weight = f * ink
-        mass = float(weight.sum())
-        my, mx = float((weight * grid_y).sum()) / mass, float((weight * grid_x).sum()) / mass
-        dy, dx = grid_y - my, grid_x - mx
-        cyy, cxx, cxy = (float((weight * a * b).sum()) / mass for a, b in ((dy, dy), (dx, dx), (dx, dy)))
-        spread = np.linalg.eigvalsh(np.array([[cxx, cxy], [cxy, cyy]]))
-        minor, major = max(float(spread[0]), 0.0), float(spread[1])
-        if major > 0 and np.sqrt(minor / major) < LINE_THINNESS:
-            angle = 0.5 * np.degrees(np.arctan2(2 * cxy, cyy - cxx))  # 0 = vertical
-            if abs(angle) > UPRIGHT_DEG:
-                out.append("line")
-                continue
-        out.append(None)
-    return out
+    return [stroke_shape(f) for f in fields]
+
+
+def stroke_shape(f: np.ndarray) -> str | None:
+    """stroke_shapes for one (28, 28) float32 field.
+
+    The same float32 arithmetic in the same order as the first version (so the same verdicts to
+    the last bit, tests/model/nn/test_verdict_fast.py), with the grids made once and the five weighted
+    sums taken in one reduction: ~40 us instead of ~150."""
+    ink = f > INK_LEVEL
+    count = int(np.count_nonzero(ink))
+    if count < 3:
+        return "dot"
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    h, w = int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
+    if count >= DOT_FILL * h * w and DOT_ASPECT[0] <= h / w <= DOT_ASPECT[1] and not has_hole(ink):
+        return "dot"
+    if h / w < DASH_ASPECT and count >= DASH_FILL * h * w:  # a short thick dash: a solid flat bar
+        return "line"
+    weight = f * ink
+    mass = float(weight.sum())
+    sums = (weight * np.stack((GRID_Y, GRID_X))).reshape(2, -1).sum(axis=1)
+    my, mx = float(sums[0]) / mass, float(sums[1]) / mass
+    dy, dx = GRID_Y - my, GRID_X - mx
+    wdy, wdx = weight * dy, weight * dx
+    cyy, cxx, cxy = (float(v) / mass for v in (np.stack((wdy * dy, wdx * dx, wdx * dy)).reshape(3, -1).sum(axis=1)))
+    spread = np.linalg.eigvalsh(np.array([[cxx, cxy], [cxy, cyy]]))
+    minor, major = max(float(spread[0]), 0.0), float(spread[1])
+    if major > 0 and np.sqrt(minor / major) < LINE_THINNESS:
+        angle = 0.5 * np.degrees(np.arctan2(2 * cxy, cyy - cxx))  # 0 = vertical
+        if abs(angle) > UPRIGHT_DEG:
+            return "line"
+    return None
 
 
 def has_hole(ink: np.ndarray) -> bool:

@@ -38,6 +38,14 @@ NUM_CLASSES = 11
 # Sizes of the drawn data (per digit / per family); --quick divides them by 4.
 SIZES = {"per_digit": 1200, "typed_per_digit": 150, "nondigits_per_family": 600,
          "val_per_digit": 60, "val_nondigits_per_family": 30}
+QUICK_DRAWN_SCALE = 0.25
+
+
+def drawn_sizes(scale: float = 1.0, quick: bool = False) -> dict[str, int]:
+    """SIZES times ``scale`` (a quarter of that for --quick), each at least 1: the one rule for
+    every front end (model.cli.honest, the admin retrain), so their --quick runs build the same data."""
+    scale *= QUICK_DRAWN_SCALE if quick else 1.0
+    return {k: max(1, int(round(v * scale))) for k, v in SIZES.items()}
 
 
 def widen_to_not_digit(model: MLP) -> MLP:
@@ -55,18 +63,26 @@ def widen_to_not_digit(model: MLP) -> MLP:
     return wide
 
 
-def build_split(mnist: Any, config: Any, sizes: dict[str, int]) -> tuple[Split, honest.DrawnSet, dict[str, int]]:
+def build_split(mnist: Any, config: Any, sizes: dict[str, int],
+                extra: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[Split, honest.DrawnSet, dict[str, int]]:
     """MNIST's seeded split, with the drawn training set added to the training part and a drawn
-    validation set (training families, another seed) added to the validation part."""
+    validation set (training families, another seed) added to the validation part.
+
+    ``extra``: more (uint8 28x28 images, labels 0-10) for the training part only - the admin
+    retrain's feedback drawings (label 10: "not a digit"); counted in ``feedback_*``.
+    """
     base = split_train_val(mnist.train_images, mnist.train_labels, config.val_size, config.seed, config.limit)
     mnist_train_u8 = np.round(base.train_x * 255).astype(np.uint8).reshape(-1, 28, 28)
     drawn = honest.training_set(config.seed, mnist_train_u8, sizes["per_digit"], sizes["typed_per_digit"],
                                 sizes["nondigits_per_family"])
     val = honest.training_set(config.seed + 1, mnist_train_u8, sizes["val_per_digit"], 0,
                               sizes["val_nondigits_per_family"])
-    split = Split(np.concatenate([base.train_x, drawn.x]), np.concatenate([base.train_y, drawn.y]),
+    ex, ey = ((as_features(extra[0]), np.asarray(extra[1], dtype=np.intp)) if extra is not None
+              else (np.zeros((0, base.train_x.shape[1]), np.float32), np.zeros(0, np.intp)))
+    split = Split(np.concatenate([base.train_x, drawn.x, ex]), np.concatenate([base.train_y, drawn.y, ey]),
                   np.concatenate([base.val_x, val.x]), np.concatenate([base.val_y, val.y]))
-    counts = {"mnist_train": len(base.train_y), "drawn_digits": int(np.sum(drawn.y < 10)),
+    counts = {"feedback_digits": int(np.sum(ey < 10)), "feedback_nondigits": int(np.sum(ey == 10)),
+              "mnist_train": len(base.train_y), "drawn_digits": int(np.sum(drawn.y < 10)),
               "nondigits": int(np.sum(drawn.y == 10)), "mnist_val": len(base.val_y),
               "drawn_val_digits": int(np.sum(val.y < 10)), "val_nondigits": int(np.sum(val.y == 10))}
     return split, drawn, counts
@@ -127,17 +143,23 @@ def held_out_sets(mnist: Any, mnist_test_x: np.ndarray, mnist_test_y: np.ndarray
 
 def train_and_save_honest(config: TrainConfig, mnist: Any, out: str | Path, *, sizes: dict[str, int],
                           init: MLP | None = None, init_source: dict[str, Any] | None = None,
-                          command: str | None = None, progress: bool = True) -> tuple[MLP, dict[str, Any]]:
-    """Build the drawn data, train, calibrate, measure the held-out sets, write weights + card."""
+                          command: str | None = None, progress: bool = True,
+                          extra: tuple[np.ndarray, np.ndarray] | None = None,
+                          held_out: dict[str, honest.DrawnSet] | None = None) -> tuple[MLP, dict[str, Any]]:
+    """Build the drawn data, train, calibrate, measure the held-out sets, write weights + card.
+
+    ``extra`` (uint8 images, labels 0-10) joins the training part (build_split); ``held_out``:
+    the sets of held_out_sets when the caller already has them (the admin retrain's gate reuses them).
+    """
     config.num_classes = NUM_CLASSES
     start = time.perf_counter()
-    split, drawn, counts = build_split(mnist, config, sizes)
+    split, drawn, counts = build_split(mnist, config, sizes, extra)
     if progress:
         print(f"drawn data built in {time.perf_counter() - start:.0f}s: {counts}", flush=True)
     model, history = train(config, split, progress=progress, init=init)
     temperature = calibrate(model, split.val_x, split.val_y)
     test_x, test_y = as_features(mnist.test_images), mnist.test_labels.astype(np.intp)
-    report = honesty_report(model, temperature, held_out_sets(mnist, test_x, test_y))
+    report = honesty_report(model, temperature, held_out or held_out_sets(mnist, test_x, test_y))
     val_digits = split.val_y < 10
     val_z = model.logits(split.val_x[val_digits])[:, :10]
     val_right = val_z.argmax(axis=1) == split.val_y[val_digits]
@@ -147,7 +169,7 @@ def train_and_save_honest(config: TrainConfig, mnist: Any, out: str | Path, *, s
         "validation_ece_before": reliability(softmax(val_z).max(axis=1), val_right)["ece"],
         "validation_ece_after": reliability(softmax(val_z / np.float32(temperature)).max(axis=1), val_right)["ece"],
     }
-    history["extra_size"] = counts["drawn_digits"] + counts["nondigits"]
+    history["extra_size"] = len(split.train_y) - counts["mnist_train"]  # drawn + feedback
     data = data_description(mnist, config, split, test_x, test_y, history["extra_size"])
     data["drawn"] = {**counts, "sizes": sizes, "generators": "model.data.strokes, model.data.nondigits",
                      "train_seed_base": honest.TRAIN_SEED_BASE, "held_out_seed_base": honest.HELD_OUT_SEED_BASE}

@@ -1,8 +1,8 @@
 """The training loop: splits, batches, epochs, the best-validation checkpoint, train-and-save.
 
-``train(config, data)`` is the reusable part (the admin retrain calls it with extra
-images through ``train_and_save``, which also evaluates on the test set and writes
-the weights and the model card).
+``train(config, data)`` is the reusable part (model.training.honest, which the admin
+retrain runs, calls it with a ready Split; ``train_and_save`` also evaluates on the test
+set and writes the weights and the model card).
 
 The epoch is meant to be spent in matrix products: each batch is gathered from
 the training set into a preallocated buffer, the loss layer's softmax is reused
@@ -258,8 +258,8 @@ def train_and_save(
     config: TrainConfig, mnist: Any, out: str | os.PathLike, *, command: str | None = None,
     extra: tuple[np.ndarray, np.ndarray] | None = None, progress: bool | TrainingProgress = True,
 ) -> tuple[MLP, dict[str, Any]]:
-    """What ``python -m model.cli.train`` does after parsing its flags, for other programs too
-    (the admin retrain): split, train (with ``extra`` images mixed into the training part),
+    """What ``python -m model.cli.train`` does after parsing its flags, for other programs too:
+    split, train (with ``extra`` images mixed into the training part),
     evaluate on the test set, write the weights and the model card. Returns (model, card)."""
     split = split_train_val(mnist.train_images, mnist.train_labels, config.val_size, config.seed,
                             config.limit, extra)

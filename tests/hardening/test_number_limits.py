@@ -18,7 +18,7 @@ def number(client, address: str = "203.0.113.5"):
 
 
 def test_a_number_costs_one_predict_per_digit(tmp_path) -> None:
-    """Counted like /predict/batch: the /predict limit's value, on this route's own counter."""
+    """Counted like /predict/batch: against the client's one /predict budget."""
     client = make_app(tmp_path, PREDICT_LIMIT="6/minute").test_client()
     first = number(client)
     assert first.status_code == 200 and first.json["number"] == "470"  # 3 of 6 used

@@ -181,3 +181,19 @@ def test_defaults_stop_a_flood_and_keep_serving_health(default_server) -> None:
     assert set(statuses) == {200, 429}
     assert statuses.count(429) >= 100  # 400 requests as fast as 4 connections go: many refused
     assert default_server.request("GET", "/healthz", timeout=HANG).status == 200
+
+
+def test_the_prediction_routes_share_one_budget(tmp_path) -> None:
+    """/predict, /predict/batch, /predict/number and /explain all count against one PREDICT_LIMIT per client."""
+    client = make_app(tmp_path, PREDICT_LIMIT="4/minute").test_client()
+    env = {"REMOTE_ADDR": "203.0.113.5"}
+    assert predict(client).status_code == 200  # 1 of 4
+    batch = client.post("/predict/batch", json={"images": [data_url(PNG)] * 4}, environ_base=env)
+    assert batch.status_code == 200  # 4 images: one unit, 2 of 4
+    assert client.post("/explain", data=PNG, content_type="image/png", environ_base=env).status_code == 200  # 3 of 4
+    assert client.post("/predict/number", data=PNG, content_type="image/png", environ_base=env).status_code == 200  # 4
+    for path in ("/predict", "/explain", "/predict/number"):
+        refused = client.post(path, data=PNG, content_type="image/png", environ_base=env)
+        assert refused.status_code == 429, path
+    assert client.post("/predict/batch", json={"images": [data_url(PNG)]}, environ_base=env).status_code == 429
+    assert predict(client, "203.0.113.6").status_code == 200  # another client has its own budget

@@ -16,8 +16,9 @@ from model.data.mnist import load_mnist
 from tests.support.models import tiny_model
 from tests.support.processes import start_module
 
-# The plain reference recipe (SGD, no augmentation) on a small budget: seconds, not minutes.
-PLAIN = ["--optimizer", "sgd", "--lr", "0.1", "--augment", "off", "--quiet"]
+# The plain reference recipe (SGD, no augmentation) on a small budget, with a small share of the
+# honest recipe's drawn data: seconds, not minutes.
+PLAIN = ["--optimizer", "sgd", "--lr", "0.1", "--augment", "off", "--drawn-scale", "0.05", "--quiet"]
 SMALL = ["--limit", "3000", "--epochs", "3", "--hidden", "32", *PLAIN]
 
 
@@ -91,7 +92,7 @@ def mnist():
 def _add_upside_down_sevens(store, mnist, model, n=60):
     """Sevens turned 180 degrees: a handwriting the model has never seen, labelled 7."""
     sevens = mnist.test_images[mnist.test_labels == 7][:n][:, ::-1, ::-1]
-    predicted = model.predict(sevens.reshape(n, 784) / 255.0)
+    predicted = model.logits(sevens.reshape(n, 784) / 255.0)[:, :10].argmax(axis=1)  # the answer's `digit`
     for img, p in zip(sevens, predicted):
         store.add(label=7, predicted=int(p), confidence=0.9, model_version=model.version,
                   seen=img, original_png=encode_original(Image.fromarray(np.ascontiguousarray(img))))
@@ -150,7 +151,7 @@ def test_ctrl_c_during_training_changes_nothing(registry, mnist):
     history = registry.history_file.read_bytes()
     proc = start_module("app.admin", "--instance", str(registry.root.parent), "--weights",
                         str(registry.shipped), "retrain", "--limit", "20000", "--epochs", "200",
-                        "--hidden", "64", "--optimizer", "sgd", "--augment", "off")
+                        "--hidden", "64", "--optimizer", "sgd", "--augment", "off", "--drawn-scale", "0.02")
     try:
         for line in proc.stderr:
             if line.startswith("epoch 1/200"):
@@ -185,18 +186,25 @@ def test_admin_retrain_parses_training_flags_like_the_train_command(flags):
     assert retrain_config(args).to_dict() == expected.to_dict()
 
 
-def test_admin_retrain_quick_trains_the_train_commands_quick_recipe(admin, registry, tmp_path):
-    """End to end: the candidate's card and the train CLI's card record the same hyperparameters (no augmentation)."""
+def test_admin_retrain_quick_trains_the_honest_commands_quick_recipe(admin, registry, tmp_path):
+    """End to end: the candidate's card and model.cli.honest's card record the same hyperparameters
+    (no augmentation, 11 outputs) and the same drawn data (--quick: a quarter of SIZES)."""
+    from model.training.honest import drawn_sizes
     from tests.support.processes import run_module
 
-    out = admin("retrain", *QUICK_RUN, "--no-promote")
+    run = [*QUICK_RUN, "--drawn-scale", "0.1"]
+    out = admin("retrain", *run, "--no-promote")
     assert out.returncode == 0, out.stderr
     admin_card = registry.card(registry.versions()[-1])
-    trained = run_module("model.cli.train", *QUICK_RUN, "--out", str(tmp_path / "quick.npz"))
+    trained = run_module("model.cli.honest", *run, "--out", str(tmp_path / "quick.npz"))
     assert trained.returncode == 0, trained.stderr
-    train_card = json.loads((tmp_path / "quick.json").read_text())
-    assert admin_card["hyperparameters"] == train_card["hyperparameters"]
+    honest_card = json.loads((tmp_path / "quick.json").read_text())
+    assert admin_card["hyperparameters"] == honest_card["hyperparameters"]
     assert admin_card["hyperparameters"]["augment"] is None and admin_card["hyperparameters"]["epochs"] == 1
+    assert admin_card["architecture"]["num_classes"] == honest_card["architecture"]["num_classes"] == 11
+    drawn = {k: v for k, v in admin_card["data"]["drawn"].items() if not k.startswith("feedback_")}
+    assert drawn == {k: v for k, v in honest_card["data"]["drawn"].items() if not k.startswith("feedback_")}
+    assert drawn["sizes"] == drawn_sizes(0.1, quick=True)
 
 
 def test_gate_checks_drawn_digits_and_the_not_a_digit_rate_of_an_11_output_model():

@@ -151,7 +151,7 @@ def test_a_model_with_a_not_a_digit_output_and_a_temperature(tmp_path) -> None:
 
 
 def test_explain_has_the_rate_limit_of_predict(tmp_path) -> None:
-    """Its own count at PREDICT_LIMIT per client; loopback exempt like /predict unless told otherwise."""
+    """PREDICT_LIMIT per client, the budget /predict draws on too; loopback exempt like /predict unless told otherwise."""
     def client(**config):
         return create_app({"TESTING": True, "WEIGHTS_PATH": str(WEIGHTS), "INSTANCE_PATH": str(tmp_path / "i"),
                            "PREDICT_LIMIT": "2/minute", **config}).test_client()
@@ -162,7 +162,7 @@ def test_explain_has_the_rate_limit_of_predict(tmp_path) -> None:
     limited = strict.post("/explain", data=SEVEN, content_type="image/png")
     assert limited.get_json()["error"]["code"] == "too_many_requests" and limited.headers["Retry-After"]
     assert_matches_openapi("/explain", "post", 429, limited.get_json())
-    assert strict.post("/predict", data=SEVEN, content_type="image/png").status_code == 200  # a count of its own
+    assert strict.post("/predict", data=SEVEN, content_type="image/png").status_code == 429  # one shared budget
     loopback = client()
     assert [loopback.post("/explain?steps=0", data=SEVEN, content_type="image/png").status_code
             for _ in range(3)] == [200, 200, 200]
