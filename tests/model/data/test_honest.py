@@ -32,7 +32,7 @@ def test_held_out_digit_styles_are_not_the_training_templates() -> None:
     """The training templates jitter every point: none reproduces a held-out style's strokes."""
     rng = np.random.default_rng(0)
     held = {d: [] for d in range(10)}
-    for name, (digit, s) in strokes.HELD_OUT_STYLES.items():
+    for name, (digit, s) in strokes.HELD_OUT_DIGIT_STYLES.items():
         held[digit].append(np.concatenate([np.asarray(p) for p in s]))
     for digit in range(10):
         for _ in range(50):

@@ -50,7 +50,7 @@ def ring_share(make, n: int, seed: int = 1) -> float:
 def test_a_round_zero_is_a_ring_and_a_hexagon_is_one_too():
     """The measure itself: the held-out round 0 is a ring at every pen; so is a hexagon (the family removed)."""
     rng = np.random.default_rng(0)
-    _, round_zero = strokes.HELD_OUT_STYLES["0 round"]
+    _, round_zero = strokes.HELD_OUT_DIGIT_STYLES["0 round"]
     assert all(is_ring(strokes.draw_strokes(round_zero, w, rng)) for w in strokes.HELD_OUT_PEN_WIDTHS for _ in range(5))
     assert ring_share(nondigits._shape(lambda r: nondigits._polygon(6, r)), 40) > 0.5
     assert ring_share(nondigits._shape(nondigits._circle_cross), 20) == 0.0  # a ring with a cross is not one
@@ -70,7 +70,7 @@ def test_the_training_zeros_include_round_and_wide_ones():
 
 
 def test_the_held_out_digits_measure_round_zeros():
-    digit, (stroke,) = strokes.HELD_OUT_STYLES["0 round"]
+    digit, (stroke,) = strokes.HELD_OUT_DIGIT_STYLES["0 round"]
     xs, ys = zip(*stroke)
     assert digit == 0 and 0.9 <= (max(xs) - min(xs)) / (max(ys) - min(ys)) <= 1.1
 
