@@ -10,6 +10,7 @@ from PIL import Image
 from app.imaging.decode import decode_image
 from app.imaging.preprocess import CENTRE, WORK_SIZE, EmptyImage, preprocess
 from testkit.drawings import STYLES, encode, stroke_mask, styled
+from tests.support import preprocess_golden
 
 MAX_PIXELS = 16_000_000
 
@@ -51,17 +52,7 @@ def assert_mnist_like(field: np.ndarray) -> None:
     assert abs(cy - CENTRE) <= 0.75 and abs(cx - CENTRE) <= 0.75, (cy, cx)
 
 
-DRAWINGS = {
-    "centred": dict(shape="plus", size=280),
-    "off_centre": dict(shape="plus", size=280, box=(8, 150, 98, 272), width=12),
-    "tiny": dict(shape="plus", size=280, box=(200, 30, 212, 42), width=2),
-    "huge_2000": dict(shape="plus", size=2000, box=(300, 200, 1700, 1800), width=140),
-    "huge_2000_thin": dict(shape="plus", size=2000, box=(300, 200, 1700, 1800), width=2),
-    "thick": dict(shape="zero", size=280, width=45),
-    "thin": dict(shape="zero", size=280, width=1),
-    "wide": dict(shape="plus", size=(600, 200), box=(20, 60, 580, 140), width=10),
-    "one": dict(shape="one", size=280),
-}
+DRAWINGS = preprocess_golden.DRAWINGS
 
 
 @pytest.mark.parametrize("style", STYLES)
