@@ -89,8 +89,8 @@ def locate_ink(image: Image.Image) -> LocatedInk:
         return LocatedInk(*ink_from_pixels_at(grey, border_background(grey)), factor)
     if image.mode not in ("LA", "RGBA"):
         image = image.convert("LA" if image.mode == "La" else "RGBA")  # Pillow has no La -> RGBA
-    alpha = image.getchannel("A")
-    if alpha_is_opaque(alpha):  # an alpha channel, but nothing transparent
+    alpha = transparency(image)
+    if alpha is None:  # an alpha channel, but nothing transparent
         grey = np.asarray(image.convert("L"))
         return LocatedInk(*ink_from_pixels_at(grey, border_background(grey)), factor)
     flat, background, origin = flatten_alpha_at(image, alpha)
@@ -99,6 +99,22 @@ def locate_ink(image: Image.Image) -> LocatedInk:
 
 def work_factor(size: tuple[int, int]) -> int:
     return max(1, -(-max(size) // WORK_SIZE))  # ceil
+
+
+def transparency(image: Image.Image) -> Image.Image | None:
+    """None when every pixel of the RGBA or LA image is fully opaque, else its alpha channel
+    (image.getchannel("A")'s pixels).
+
+    RGBA: Pillow's raw encoder packs the A band into bytes that NumPy reads for the minimum and
+    the alpha image wraps without a copy (about 15 us instead of 31 for getchannel + np.asarray
+    on the 280x280 canvas)."""
+    if image.mode == "RGBA":
+        raw = image.tobytes("raw", "A")
+        if int(np.frombuffer(raw, np.uint8).min()) == 255:
+            return None
+        return Image.frombuffer("L", image.size, raw, "raw", "L", 0, 1)
+    alpha = image.getchannel("A")
+    return None if alpha_is_opaque(alpha) else alpha
 
 
 def alpha_is_opaque(alpha: Image.Image) -> bool:
