@@ -7,12 +7,14 @@ matrix; no Content-Security-Policy rule is broken on the way.
 """
 from __future__ import annotations
 
+import json
+
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.contexts import DESKTOP, PHONE
 from testkit.browser_drawing import DIGITS, draw_and_wait, draw_with_touch
 from tests.browser.test_csp import RECORD_VIOLATIONS
-from testkit.live_server import LiveServer
+from testkit.live_server import WEIGHTS, LiveServer
 
 COLOURED = """canvas => {
     const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
@@ -129,7 +131,8 @@ def test_model_page_shows_curves_confusion_and_versions(browser: Browser, server
         expect(page.locator("#layers")).to_contain_text("784→800→800→11")  # the 11th output: not a digit
         expect(page.locator("#curves svg polyline.series")).to_have_count(4)
         points = page.locator('#curves polyline[data-label="validation accuracy"]').get_attribute("points")
-        assert len(points.split()) == 16  # one point per epoch of the shipped model (16 epochs of fine-tuning)
+        epochs = len(json.loads(WEIGHTS.with_suffix(".json").read_text())["curves"])
+        assert len(points.split()) == epochs  # one point per epoch of the shipped model's own training run
         expect(page.locator("#confusion rect.cell")).to_have_count(121)
         expect(page.locator("#confused-pairs tr")).to_have_count(6)
         expect(page.locator("#version-table tr.is-active")).to_contain_text("shipped")
