@@ -1,5 +1,5 @@
 """Per-client rate limits on POST /predict (one budget shared with /predict/batch, per 4 images; /predict/number,
-per digit; /explain) and
+per digit; /explain, 3 each) and
 POST /feedback (Flask-Limiter).
 
 Limits are counted per client address in memory by default (``memory://``): nothing about a
@@ -61,7 +61,8 @@ def init_app(app: Flask) -> Limiter:
         headers_enabled=False,  # the 429 carries Retry-After; other answers need no rate headers
         swallow_errors=True, in_memory_fallback_enabled=True,  # a dead shared store must not fail requests
     )
-    costs = {"api.predict_batch": images_in_batch}  # a batch of n images counts ceil(n / 4)
+    # A batch of n images counts ceil(n / 4), an explanation EXPLAIN_UNITS.
+    costs = {"api.predict_batch": images_in_batch, "explain.explain_drawing": EXPLAIN_UNITS}
     after = {"number.predict_number": digits_read}  # a number counts 1 per digit, known once it is read
     free = free_request(app.config.get("PREDICT_LIMIT_EXEMPT", ()))
     for endpoint, setting in LIMITED_ENDPOINTS.items():
@@ -143,6 +144,10 @@ def images_in_batch() -> int:
 
 
 IMAGES_PER_UNIT = 4
+# What one /explain counts against the /predict limit. It costs the server ~2.6x a /predict (the
+# page's request, 16 integrated-gradients steps; 1.9x with steps=0; docs/benchmarks.md, "Explanations"):
+# counted as 1, spreading requests onto /explain would get ~2.6 times the work through.
+EXPLAIN_UNITS = 3
 
 
 def digits_read() -> int:

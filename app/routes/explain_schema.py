@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.middleware.rate_limits import EXPLAIN_UNITS
 from model.nn.explain import DEFAULT_STEPS, MAX_STEPS
 
 FIELD_ROWS = {
@@ -110,10 +111,15 @@ def explain_path(predict_operation: dict[str, Any]) -> dict[str, Any]:
                          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Explanation"}}}},
                  "400": {**predict_operation["responses"]["400"],
                          "description": "Malformed request, undecodable image, or a target/steps out of range "
-                                        "(codes invalid_target, invalid_steps)"}}
+                                        "(codes invalid_target, invalid_steps)"},
+                 "429": {**predict_operation["responses"]["429"],
+                         "description": f"Too many requests from one client: an explanation counts {EXPLAIN_UNITS} "
+                                        "/predict against the one budget of the prediction routes "
+                                        "(code too_many_requests)"}}
     return {"post": {
         "summary": "Classify a drawn digit and explain the answer",
-        "description": "Same inputs and limits as /predict. For the target digit (default the predicted one): "
+        "description": f"Same inputs as /predict; against the rate limit it counts {EXPLAIN_UNITS} /predict "
+        "(it costs the server about 2.6 of them). For the target digit (default the predicted one): "
         "saliency maps from the network's own backward pass (input gradient of the target's logit, gradient x "
         "input, integrated gradients), every layer's activations, the templates of the hidden units that "
         "contribute most, and the logits. `target` and `steps` may also be given as JSON keys or form fields.",

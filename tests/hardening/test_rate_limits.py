@@ -184,16 +184,30 @@ def test_defaults_stop_a_flood_and_keep_serving_health(default_server) -> None:
 
 
 def test_the_prediction_routes_share_one_budget(tmp_path) -> None:
-    """/predict, /predict/batch, /predict/number and /explain all count against one PREDICT_LIMIT per client."""
-    client = make_app(tmp_path, PREDICT_LIMIT="4/minute").test_client()
+    """/predict, /predict/batch, /predict/number and /explain all count against one PREDICT_LIMIT per client
+    (an explanation 3 units: it costs the server about 2.6 predictions)."""
+    client = make_app(tmp_path, PREDICT_LIMIT="6/minute").test_client()
     env = {"REMOTE_ADDR": "203.0.113.5"}
-    assert predict(client).status_code == 200  # 1 of 4
+    assert predict(client).status_code == 200  # 1 of 6
     batch = client.post("/predict/batch", json={"images": [data_url(PNG)] * 4}, environ_base=env)
-    assert batch.status_code == 200  # 4 images: one unit, 2 of 4
-    assert client.post("/explain", data=PNG, content_type="image/png", environ_base=env).status_code == 200  # 3 of 4
-    assert client.post("/predict/number", data=PNG, content_type="image/png", environ_base=env).status_code == 200  # 4
+    assert batch.status_code == 200  # 4 images: one unit, 2 of 6
+    assert client.post("/explain", data=PNG, content_type="image/png", environ_base=env).status_code == 200  # 5 of 6
+    assert client.post("/predict/number", data=PNG, content_type="image/png", environ_base=env).status_code == 200  # 6
     for path in ("/predict", "/explain", "/predict/number"):
         refused = client.post(path, data=PNG, content_type="image/png", environ_base=env)
         assert refused.status_code == 429, path
     assert client.post("/predict/batch", json={"images": [data_url(PNG)]}, environ_base=env).status_code == 429
     assert predict(client, "203.0.113.6").status_code == 200  # another client has its own budget
+
+
+def test_an_explanation_counts_three_predictions(tmp_path) -> None:
+    """Of a budget of 5, an /explain leaves 2 /predict; with 2 left, an /explain is refused. A refused
+    request still counts in its window (fixed windows: every refused request does), so after it the
+    client waits for the next window."""
+    client = make_app(tmp_path, PREDICT_LIMIT="5/minute").test_client()
+    env = {"REMOTE_ADDR": "203.0.113.7"}
+    assert client.post("/explain", data=PNG, content_type="image/png", environ_base=env).status_code == 200  # 3 of 5
+    assert [predict(client, env["REMOTE_ADDR"]).status_code for _ in range(3)] == [200, 200, 429]
+    other = {"REMOTE_ADDR": "203.0.113.8"}
+    assert [predict(client, other["REMOTE_ADDR"]).status_code for _ in range(3)] == [200, 200, 200]  # 3 of 5
+    assert client.post("/explain", data=PNG, content_type="image/png", environ_base=other).status_code == 429  # 6 > 5

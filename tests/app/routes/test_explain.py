@@ -154,7 +154,7 @@ def test_explain_has_the_rate_limit_of_predict(tmp_path) -> None:
     """PREDICT_LIMIT per client, the budget /predict draws on too; loopback exempt like /predict unless told otherwise."""
     def client(**config):
         return create_app({"TESTING": True, "WEIGHTS_PATH": str(WEIGHTS), "INSTANCE_PATH": str(tmp_path / "i"),
-                           "PREDICT_LIMIT": "2/minute", **config}).test_client()
+                           "PREDICT_LIMIT": "6/minute", **config}).test_client()  # an /explain counts 3
 
     strict = client(PREDICT_LIMIT_EXEMPT=())
     statuses = [strict.post("/explain?steps=0", data=SEVEN, content_type="image/png").status_code for _ in range(3)]
