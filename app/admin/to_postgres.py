@@ -27,12 +27,16 @@ from app.shared.database import Database, DatabaseUnavailable
 
 log = logging.getLogger("app.admin")
 REPO = Path(__file__).resolve().parents[2]
+# A one-off copy run by the operator: a busy server (a backend slow to fork, a long INSERT of every
+# drawing) is waited for, not taken for a dead one (the serving workers' 3 s connect timeout failed
+# this command once on a machine at load 12).
+ADMIN_TIMEOUT_S = 30
 
 
 def move(instance: Path, weights: Path, url: str) -> tuple[int, int]:
     """Copy the folder's feedback and registry into the database; returns (rows, versions)."""
     registry = ModelRegistry.in_instance(instance, weights)
-    db = Database(url)
+    db = Database(url, timeout_s=ADMIN_TIMEOUT_S, connect_timeout_s=ADMIN_TIMEOUT_S)
     db.migrate()
     has_feedback = (instance / DB_FILENAME).is_file()  # never create an empty one: the folder is only read
     rows = list(FeedbackStore.in_folder(instance).rows()) if has_feedback else []

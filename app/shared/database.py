@@ -123,19 +123,22 @@ def is_database_url(url: str | None) -> bool:
 class Database:
     """One shared database: a per-process pool (opened lazily) and the schema check."""
 
-    def __init__(self, url: str, timeout_s: float = 5.0) -> None:
+    def __init__(self, url: str, timeout_s: float = 5.0, connect_timeout_s: int = CONNECT_TIMEOUT_S) -> None:
+        """``timeout_s``: per statement, lock and pool wait; ``connect_timeout_s``: per new connection
+        (short for a serving worker, which must answer; an operator's one-off command can wait longer)."""
         if not is_database_url(url):
             raise ValueError(f"DIGIT_CANVAS_DATABASE_URL must be postgresql://..., got {redact(url)!r}")
         self.url = url
         self.name = redact(url)
         self.timeout_s = timeout_s
+        self.connect_timeout_s = connect_timeout_s
         self._pool: ConnectionPool | None = None
         self._pool_pid = 0
         self._lock = threading.Lock()
 
     def _options(self) -> dict:
         ms = max(1, int(self.timeout_s * 1000))
-        return {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "digit-canvas",
+        return {"connect_timeout": self.connect_timeout_s, "application_name": "digit-canvas",
                 "options": f"-c statement_timeout={ms} -c lock_timeout={ms} -c idle_in_transaction_session_timeout=60000"}
 
     def pool(self) -> ConnectionPool:

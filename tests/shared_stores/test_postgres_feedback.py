@@ -4,6 +4,9 @@ The store's interface tests run against SQLite and PostgreSQL alike in tests/fee
 """
 from __future__ import annotations
 
+import socket
+import time
+
 import psycopg
 import pytest
 
@@ -13,7 +16,7 @@ from app.feedback.store import FeedbackStore
 from app.serving.model_registry import ModelRegistry
 from app.serving.shared_registry import SharedRegistry
 from app.shared import database as shared_database
-from app.shared.database import SCHEMA_VERSION, Database, redact
+from app.shared.database import CONNECT_TIMEOUT_S, SCHEMA_VERSION, Database, DatabaseUnavailable, redact
 from model.artifacts import weights_file
 from tests.support.models import add_version, tiny_model
 from tests.support.processes import run_module
@@ -73,6 +76,21 @@ def test_passwords_never_reach_messages():
     with pytest.raises(ValueError, match="postgresql://") as info:
         Database("mysql://root:hunter2@db/dc")
     assert "hunter2" not in str(info.value)
+
+
+def test_the_connect_timeout_is_the_callers():
+    """A server that takes the TCP connection but never answers: the connection gives up after the
+    caller's connect timeout (the workers' default, or an admin command's longer one), as "unavailable"."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel completes the handshake; nobody ever reads the startup packet
+        url = f"postgresql://app@127.0.0.1:{silent.getsockname()[1]}/dc"
+        assert Database(url)._options()["connect_timeout"] == CONNECT_TIMEOUT_S
+        patient = CONNECT_TIMEOUT_S + 2  # an admin command's longer wait (libpq counts whole seconds, at least 2)
+        started = time.monotonic()
+        with pytest.raises(DatabaseUnavailable, match="timeout expired"):
+            Database(url, connect_timeout_s=patient).connect()
+        assert time.monotonic() - started >= patient - 0.1  # a timeout never expires early: not the default 3 s
 
 
 def test_an_instance_folder_moves_into_the_database_once(database_url, tmp_path):
