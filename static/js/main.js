@@ -5,7 +5,7 @@ import { ExplainPanel } from './explain.js';
 import { FeedbackPanel, NOT_A_DIGIT } from './feedback.js';
 import { NumberView, isNumberReading } from './number.js';
 import { Predictor } from './predictor.js';
-import { ResultView, errorMessage } from './results.js';
+import { ResultView } from './results.js';
 import {
   LANGUAGES, initialLanguage, rememberLanguage, translatePage, translator,
 } from './i18n.js';
@@ -57,7 +57,7 @@ const numberPredictor = new Predictor({
     return sentCanvas.toDataURL('image/png');
   },
   onResult: (reading) => numberView.showResult(reading, sentCanvas),
-  onError: (error) => numberView.showError(error, errorMessage),
+  onError: (error) => numberView.showError(error),
 });
 
 const pad = new DrawingPad(canvas, {

@@ -1,6 +1,7 @@
 // Number mode: the answer of /predict/number as the number, a card per digit (its 28x28 preview,
 // confidence, verdict, a correction menu) and a box over each digit's strokes on the pad.
 import { postFeedback } from './feedback.js';
+import { PanelView } from './panel.js';
 
 /** A well-formed /predict/number answer (anything else is shown as a bad response). */
 export function isNumberReading(body) {
@@ -11,11 +12,8 @@ export function isNumberReading(body) {
       && Number.isFinite(d?.confidence) && Array.isArray(d?.box) && d.box.length === 4 && d.box.every(Number.isFinite));
 }
 
-export class NumberView {
-  #root;
+export class NumberView extends PanelView {
   #el;
-  #t;
-  #shown = { state: 'empty' };
   #offer = null; // {reading, canvas}: the answer and the exact image it was about
   #sent = new Map(); // digit index -> {label, state, message}
   #endpoint;
@@ -25,14 +23,10 @@ export class NumberView {
    * @param {Function} t the translator
    */
   constructor(root, boxes, t, { endpoint = 'feedback' } = {}) {
-    this.#root = root;
-    this.#t = t;
+    super(root, t);
     this.#endpoint = endpoint;
     const $ = (selector) => root.querySelector(selector);
     this.#el = {
-      status: $('#status'),
-      error: $('#error'),
-      errorText: $('#error-text'),
       number: $('#number'),
       cards: $('#digit-cards'),
       feedbackStatus: $('#number-feedback-status'),
@@ -40,33 +34,11 @@ export class NumberView {
     };
   }
 
-  setTranslator(t, { redraw = true } = {}) {
-    this.#t = t;
-    if (redraw) this.#draw();
-  }
-
-  showEmpty() {
-    this.#show({ state: 'empty' });
-  }
-
-  showTooSmall() {
-    this.#show({ state: 'too-small' });
-  }
-
-  showPending() {
-    this.#root.dataset.state = 'pending';
-    this.#root.setAttribute('aria-busy', 'true');
-  }
-
-  showError(error, describe) {
-    this.#show({ state: 'error', error, describe });
-  }
-
   /** The answer, and the canvas whose PNG was sent (its pixels are the boxes' coordinates). */
   showResult(reading, canvas) {
     this.#offer = { reading, canvas };
     this.#sent = new Map();
-    this.#show({ state: 'result', reading });
+    this.show({ state: 'result', reading });
   }
 
   /** The drawing changed: boxes and corrections no longer match it. */
@@ -76,31 +48,31 @@ export class NumberView {
     this.#el.boxes.replaceChildren();
   }
 
-  #show(shown) {
+  show(shown) {
     if (shown.state !== 'result') this.withdraw();
-    this.#shown = shown;
-    this.#draw();
+    super.show(shown);
   }
 
-  #draw() {
-    const t = this.#t;
-    const el = this.#el;
-    const { state, reading, error, describe } = this.#shown;
-    this.#root.dataset.state = state;
-    this.#root.setAttribute('aria-busy', 'false');
-    el.error.hidden = state !== 'error';
-    el.errorText.textContent = state === 'error' ? describe(t, error) : '';
-    const strangers = reading ? reading.digits.flatMap((d, i) => (d.verdict === 'not_a_digit' ? [i + 1] : [])) : [];
-    const unsure = reading ? reading.digits.some((d) => d.verdict === 'unsure') : false;
-    el.status.textContent = {
+  statusText({ state, reading }, t) {
+    return {
       empty: () => t('numberStatusEmpty'),
       'too-small': () => t('numberStatusTooSmall'),
       error: () => t('statusError'),
-      result: () => (reading.number === null ? t('numberStatusNotDigit', { which: strangers.join(', ') })
-        : t(unsure ? 'numberStatusUnsure' : 'numberStatusResult', { number: reading.number })),
+      result: () => {
+        if (reading.number !== null) {
+          const unsure = reading.digits.some((d) => d.verdict === 'unsure');
+          return t(unsure ? 'numberStatusUnsure' : 'numberStatusResult', { number: reading.number });
+        }
+        const strangers = reading.digits.flatMap((d, i) => (d.verdict === 'not_a_digit' ? [i + 1] : []));
+        return t('numberStatusNotDigit', { which: strangers.join(', ') });
+      },
     }[state]();
+  }
+
+  draw({ reading }, t) {
+    const el = this.#el;
     el.number.textContent = reading ? (reading.number ?? '–') : '';
-    el.cards.replaceChildren(...(reading ? reading.digits.map((d, i) => this.#card(d, i, reading.preview[i])) : []));
+    el.cards.replaceChildren(...(reading ? reading.digits.map((d, i) => this.#card(d, i, reading.preview[i], t)) : []));
     this.#drawBoxes(reading);
     const saved = [...this.#sent.entries()].filter(([, s]) => s.state !== 'sending').pop();
     el.feedbackStatus.textContent = !saved ? ''
@@ -108,8 +80,7 @@ export class NumberView {
         : t('feedbackFailed', { message: saved[1].message ?? t('errorNetwork') });
   }
 
-  #card(entry, index, preview) {
-    const t = this.#t;
+  #card(entry, index, preview, t) {
     const li = document.createElement('li');
     li.className = `digit-card verdict-${entry.verdict ?? 'digit'}`;
     li.dataset.index = String(index);
@@ -182,7 +153,7 @@ export class NumberView {
       confidence: entry.confidence,
       model: offer.reading.model,
     }));
-    if (this.#offer === offer) this.#draw();
+    if (this.#offer === offer) this.redraw();
   }
 }
 

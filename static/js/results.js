@@ -1,4 +1,6 @@
-// Shows the state of the recognition: empty, waiting, an answer (digit, bars, preview) or an error.
+// Digit mode's answer: the digit, its confidence and verdict, ten bars and the 28x28 preview
+// (the panel's other states are panel.js).
+import { PanelView } from './panel.js';
 
 /** Below this probability the page says plainly that it is not sure (answers without a `verdict`). */
 export const UNSURE_BELOW = 0.6;
@@ -9,22 +11,17 @@ export function verdictOf(prediction) {
   return prediction.probabilities[prediction.digit] < UNSURE_BELOW ? 'unsure' : 'digit';
 }
 
-export class ResultView {
+export class ResultView extends PanelView {
   #root;
   #el;
-  #t;
-  #shown = { state: 'empty' }; // kept to redraw the same state in another language
   #model = ''; // version of the model that gave the last answer
 
   /** @param {HTMLElement} root the result panel; @param {Function} t the translator */
   constructor(root, t) {
+    super(root, t);
     this.#root = root;
-    this.#t = t;
     const $ = (selector) => root.querySelector(selector);
     this.#el = {
-      status: $('#status'),
-      error: $('#error'),
-      errorText: $('#error-text'),
       digit: $('#digit'),
       confidence: $('#confidence'),
       preview: $('#preview'),
@@ -33,67 +30,21 @@ export class ResultView {
     };
   }
 
-  setTranslator(t) {
-    this.#t = t;
-    this.#draw();
-  }
-
-  showEmpty() {
-    this.#show({ state: 'empty' });
-  }
-
-  /** Keeps the last answer on screen, dimmed, until the new one arrives. */
-  /** The drawing is only a dot: nothing was sent, the user is asked for a whole digit. */
-  showTooSmall() {
-    this.#show({ state: 'too-small' });
-  }
-
-  showPending() {
-    this.#root.dataset.state = 'pending';
-    this.#root.setAttribute('aria-busy', 'true');
-  }
-
   showResult(prediction) {
-    this.#show({ state: 'result', prediction });
+    this.show({ state: 'result', prediction });
   }
 
-  showError(error) {
-    this.#show({ state: 'error', error });
-  }
-
-  #show(shown) {
-    this.#shown = shown;
-    this.#draw();
-  }
-
-  #draw() {
-    const { state, prediction, error } = this.#shown;
-    const t = this.#t;
-    const el = this.#el;
-    const ranked = prediction ? rank(prediction.probabilities) : [];
-    const verdict = state === 'result' ? verdictOf(prediction) : '';
-    const unsure = verdict === 'unsure';
-    const notDigit = verdict === 'not_a_digit';
-    const confidence = prediction ? prediction.probabilities[prediction.digit] : 0;
-    const candidates = unsure && Array.isArray(prediction.candidates) && prediction.candidates.length > 1
-      ? prediction.candidates : ranked.slice(0, 2);
-
-    this.#root.dataset.state = state;
-    this.#root.dataset.verdict = verdict;
-    this.#root.setAttribute('aria-busy', 'false');
-    this.#root.classList.toggle('is-unsure', unsure);
-    this.#root.classList.toggle('is-not-digit', notDigit);
-
-    el.error.hidden = state !== 'error';
-    el.errorText.textContent = state === 'error' ? errorMessage(t, error) : '';
-
-    el.status.textContent = {
+  statusText({ state, prediction }, t) {
+    return {
       empty: () => t('statusEmpty'),
       'too-small': () => t('statusTooSmall'),
       error: () => t('statusError'),
       result: () => {
-        if (notDigit) return t('statusNotDigit');
-        if (unsure) {
+        const verdict = verdictOf(prediction);
+        if (verdict === 'not_a_digit') return t('statusNotDigit');
+        const confidence = prediction.probabilities[prediction.digit];
+        if (verdict === 'unsure') {
+          const candidates = candidatesOf(prediction);
           return t('statusUnsure', {
             digit: prediction.digit, pct: percent(confidence), candidates: candidates.join(t('or')),
             second: candidates[1], pct2: percent(prediction.probabilities[candidates[1]]),
@@ -102,6 +53,18 @@ export class ResultView {
         return t('statusResult', { digit: prediction.digit, pct: percent(confidence) });
       },
     }[state]();
+  }
+
+  draw({ state, prediction }, t) {
+    const el = this.#el;
+    const verdict = state === 'result' ? verdictOf(prediction) : '';
+    const unsure = verdict === 'unsure';
+    const notDigit = verdict === 'not_a_digit';
+    const confidence = prediction ? prediction.probabilities[prediction.digit] : 0;
+
+    this.#root.dataset.verdict = verdict;
+    this.#root.classList.toggle('is-unsure', unsure);
+    this.#root.classList.toggle('is-not-digit', notDigit);
 
     // Not a digit: no number is shown at all, only the words.
     el.digit.textContent = prediction && !notDigit ? String(prediction.digit) : '';
@@ -144,6 +107,12 @@ export class ResultView {
   }
 }
 
+/** The digits an unsure answer hesitates between: the server's, else the two most probable. */
+function candidatesOf(prediction) {
+  return Array.isArray(prediction.candidates) && prediction.candidates.length > 1
+    ? prediction.candidates : rank(prediction.probabilities).slice(0, 2);
+}
+
 /** Digits from most to least probable. */
 function rank(probabilities) {
   return probabilities.map((p, digit) => digit).sort((a, b) => probabilities[b] - probabilities[a]);
@@ -152,13 +121,4 @@ function rank(probabilities) {
 function percent(p) {
   if (p > 0 && p < 0.005) return '<1%';
   return `${Math.round(p * 100)}%`;
-}
-
-export function errorMessage(t, error) {
-  switch (error.kind) {
-    case 'server': return t('errorServer', { message: error.message });
-    case 'timeout': return t('errorTimeout');
-    case 'network': return t('errorNetwork');
-    default: return t('errorBadResponse', { status: error.status ?? '?' });
-  }
 }

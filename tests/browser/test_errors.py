@@ -34,6 +34,23 @@ def test_server_down_says_it_cannot_reach_the_server(page_on_own_server: Page, o
     expect(page.locator("#retry")).to_be_visible()
 
 
+def test_number_mode_shows_the_same_errors_and_redraws_them_in_another_language(
+        page_on_own_server: Page, own_server: LiveServer) -> None:
+    page = page_on_own_server
+    page.get_by_label("Number").check()
+    own_server.stop()
+    draw_with_mouse(page, [[(0.1 + 0.3 * x, 0.1 + 0.8 * y) for x, y in stroke] for stroke in DIGITS[7]])
+
+    expect(page.locator("#result")).to_have_attribute("data-state", "error")
+    expect(page.locator("#error-text")).to_have_text("Cannot reach the server. Check the connection, then try again.")
+    expect(page.locator("#status")).to_have_text("No prediction this time.")
+    assert page.locator("#digit-cards li").count() == 0
+    page.select_option("#lang", "zh")
+    expect(page.locator("#error-text")).to_have_text("无法连接服务器。请检查网络后重试。")
+    expect(page.locator("#status")).to_have_text("这次没有识别结果。")
+    expect(page.locator("#result")).to_have_attribute("data-state", "error")
+
+
 def test_server_error_message_is_shown(page: Page) -> None:
     # The real server judges a corrupted upload; the page must show its error.message.
     page.route("**/predict", lambda route: route.continue_(post_data=NOT_AN_IMAGE))
