@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.contexts import DESKTOP, open_page
+from tests.browser.test_number_mode import in_slot
 from testkit.browser_drawing import DIGITS, draw_and_wait, draw_with_mouse
 from testkit.live_server import LiveServer
 
@@ -39,7 +40,7 @@ def test_number_mode_shows_the_same_errors_and_redraws_them_in_another_language(
     page = page_on_own_server
     page.get_by_label("Number").check()
     own_server.stop()
-    draw_with_mouse(page, [[(0.1 + 0.3 * x, 0.1 + 0.8 * y) for x, y in stroke] for stroke in DIGITS[7]])
+    draw_with_mouse(page, in_slot(DIGITS[7], 0))
 
     expect(page.locator("#result")).to_have_attribute("data-state", "error")
     expect(page.locator("#error-text")).to_have_text("Cannot reach the server. Check the connection, then try again.")
